@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot loops live in C (CSmolKernels) so that they are fast even in debug builds and can
+// dispatch on CPU features at run time; Swift holds the model logic.
+let optimizedC: [CSetting] = [.unsafeFlags(["-O3", "-fno-math-errno", "-pthread"])]
+
+let package = Package(
+    name: "SmolRuntime",
+    products: [
+        .library(name: "SmolRuntime", targets: ["SmolRuntime"]),
+        .executable(name: "smol", targets: ["smol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CSmolKernels", path: "Sources/CSmolKernels", cSettings: optimizedC,
+                linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
+        .target(name: "SmolKernels", dependencies: ["CSmolKernels", "CBLAS"]),
+        .target(name: "SmolWeights"),
+        .target(name: "SmolTokenizers"),
+        .target(name: "SmolRuntime", dependencies: ["SmolKernels", "SmolWeights", "SmolTokenizers"]),
+        .executableTarget(name: "smol", dependencies: [
+            "SmolRuntime",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SmolKernelsTests", dependencies: ["SmolKernels", "CSmolKernels"]),
+        .testTarget(name: "SmolWeightsTests", dependencies: ["SmolWeights"]),
+        .testTarget(name: "SmolTokenizersTests", dependencies: ["SmolTokenizers"]),
+        .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime"]),
+    ]
+)

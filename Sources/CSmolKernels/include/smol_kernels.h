@@ -1,0 +1,99 @@
+// C kernels for SmolRuntime. Hot loops live here so they run at full speed in any build
+// configuration and can pick an instruction set at run time (AVX2+FMA+F16C, or scalar).
+#ifndef SMOL_KERNELS_H
+#define SMOL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Storage precision of a weight matrix. Values match SmolWeights' DType raw values.
+typedef enum { SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2 } smol_dtype;
+
+// ---- CPU features and instruction-set selection -------------------------------------
+enum { SMOL_ISA_SCALAR = 0, SMOL_ISA_AVX2 = 1 };
+int smol_isa_best(void);          // best level this CPU supports
+int smol_isa_active(void);        // level in use
+void smol_isa_set(int level);     // clamp to what the CPU supports (tests force scalar)
+const char *smol_isa_name(int level);
+void smol_flush_denormals(void);  // FTZ/DAZ for the calling thread
+
+// ---- Thread pool ---------------------------------------------------------------------
+// The calling thread takes part as thread 0. Workers spin briefly, then sleep, so they do
+// not steal cycles from OpenBLAS threads during prefill.
+typedef struct smol_pool smol_pool;
+typedef void (*smol_task_fn)(void *ctx, int ith, int nth);
+smol_pool *smol_pool_create(int nthreads);
+void smol_pool_destroy(smol_pool *pool);
+int smol_pool_size(const smol_pool *pool);
+void smol_pool_run(smol_pool *pool, smol_task_fn fn, void *ctx);
+
+// ---- Conversions ---------------------------------------------------------------------
+float smol_bf16_to_f32(uint16_t v);
+uint16_t smol_f32_to_bf16(float v);  // round to nearest even, NaN kept
+float smol_f16_to_f32(uint16_t v);
+uint16_t smol_f32_to_f16(float v);
+void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n);
+
+// ---- Matrix-vector (decode) ----------------------------------------------------------
+// y[r] = sum_k W[r, k] * x[k] for r in [r0, r1); W row-major [rows, cols] in dtype dt.
+void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y,
+                       size_t r0, size_t r1, size_t cols);
+
+// Several independent matrix-vector products sharing the same input, run as one parallel
+// job (q/k/v, or gate/up), so threads synchronise once per group.
+typedef struct {
+    const void *W;
+    smol_dtype dtype;
+    float *y;
+    size_t rows;
+} smol_matvec_job;
+void smol_matvec_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs,
+                       const float *x, size_t cols);
+
+// Same, for a batch of n input rows X [n, cols] -> Y_j [n, rows_j]; used for short batches
+// where the weight is read once per batch rather than once per row.
+void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs,
+                       const float *X, size_t n, size_t cols);
+
+// Parallel conversion of a rows block of W to f32 (for BLAS prefill).
+void smol_convert_rows_parallel(smol_pool *pool, const void *W, smol_dtype dt, float *dst,
+                                size_t rows, size_t cols);
+
+// ---- Elementwise and normalisation ---------------------------------------------------
+// y = x / sqrt(mean(x^2) + eps) * w, over n rows of length dim. w is f32.
+void smol_rmsnorm(smol_pool *pool, const float *x, const float *w, float *y,
+                  size_t n, size_t dim, float eps);
+// gate[i] = silu(gate[i]) * up[i]
+void smol_silu_mul(smol_pool *pool, float *gate, const float *up, size_t n);
+// x[i] += y[i]
+void smol_add_inplace(float *x, const float *y, size_t n);
+
+// ---- Rotary embeddings ---------------------------------------------------------------
+// HF layout (rotate_half): pairs (i, i + d/2). x: [n, heads, head_dim]; cos/sin: [n, head_dim/2]
+void smol_rope(float *x, size_t n, size_t heads, size_t head_dim,
+               const float *cos_t, const float *sin_t);
+
+// ---- Attention -----------------------------------------------------------------------
+// Causal attention with grouped KV heads over a cache.
+// q:   [nq, n_heads, head_dim]  queries at positions pos0 .. pos0+nq-1
+// kc,vc: [n_kv, cache_stride, head_dim] for one layer (positions 0 .. pos0+nq-1 filled)
+// out: [nq, n_heads, head_dim]
+// scratch: nthreads * (pos0 + nq) floats
+void smol_attention(smol_pool *pool, const float *q, const float *kc, const float *vc,
+                    float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv,
+                    size_t head_dim, size_t cache_stride, float scale, float *scratch);
+
+// ---- Small helpers -------------------------------------------------------------------
+// Index of the largest value (first on ties); -1 if a NaN or Inf is present.
+long smol_argmax_checked(const float *x, size_t n);
+// 1 if every value is finite.
+int smol_all_finite(const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,247 @@
+// Matrix-vector products that read bf16 / f16 / f32 weights in their stored precision and
+// accumulate in f32. Decode is memory-bound: each weight byte is read once per token, four
+// rows per pass so every load of x serves four rows.
+#include "smol_kernels.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
+#endif
+
+// ---- scalar reference path ----------------------------------------------------------------
+
+static inline float load_elem(const void *W, smol_dtype dt, size_t i) {
+    switch (dt) {
+    case SMOL_BF16: return smol_bf16_to_f32(((const uint16_t *)W)[i]);
+    case SMOL_F16: return smol_f16_to_f32(((const uint16_t *)W)[i]);
+    default: return ((const float *)W)[i];
+    }
+}
+
+static void matvec_scalar(const void *W, smol_dtype dt, const float *x, float *y, size_t r0,
+                          size_t r1, size_t cols) {
+    for (size_t r = r0; r < r1; r++) {
+        float acc = 0;
+        for (size_t k = 0; k < cols; k++) acc += load_elem(W, dt, r * cols + k) * x[k];
+        y[r] = acc;
+    }
+}
+
+static void convert_scalar(const void *src, smol_dtype dt, float *dst, size_t n) {
+    if (dt == SMOL_F32) { memcpy(dst, src, n * sizeof(float)); return; }
+    for (size_t i = 0; i < n; i++) dst[i] = load_elem(src, dt, i);
+}
+
+static float smol_dot_f32_scalar(const float *a, const float *b, size_t n) {
+    float acc = 0;
+    for (size_t i = 0; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
+// ---- AVX2 path -------------------------------------------------------------------------------
+#if defined(__x86_64__)
+AVX2_FN static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+AVX2_FN static inline __m256 load8(const void *W, smol_dtype dt, size_t i) {
+    if (dt == SMOL_BF16) {
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)W + i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    } else if (dt == SMOL_F16) {
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)W + i)));
+    }
+    return _mm256_loadu_ps((const float *)W + i);
+}
+
+// Specialised per dtype so the branch in load8 folds away.
+#define DEFINE_MATVEC_AVX2(NAME, DT)                                                            \
+    AVX2_FN static void NAME(const void *W, const float *x, float *y, size_t r0, size_t r1,     \
+                             size_t cols) {                                                     \
+        size_t main = cols & ~(size_t)7;                                                        \
+        size_t r = r0;                                                                          \
+        for (; r + 4 <= r1; r += 4) {                                                           \
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                          \
+            __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                          \
+            size_t b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;                \
+            for (size_t k = 0; k < main; k += 8) {                                              \
+                __m256 xv = _mm256_loadu_ps(x + k);                                             \
+                a0 = _mm256_fmadd_ps(load8(W, DT, b0 + k), xv, a0);                             \
+                a1 = _mm256_fmadd_ps(load8(W, DT, b1 + k), xv, a1);                             \
+                a2 = _mm256_fmadd_ps(load8(W, DT, b2 + k), xv, a2);                             \
+                a3 = _mm256_fmadd_ps(load8(W, DT, b3 + k), xv, a3);                             \
+            }                                                                                   \
+            float s0 = hsum256(a0), s1 = hsum256(a1), s2 = hsum256(a2), s3 = hsum256(a3);       \
+            for (size_t k = main; k < cols; k++) {                                              \
+                s0 += load_elem(W, DT, b0 + k) * x[k];                                          \
+                s1 += load_elem(W, DT, b1 + k) * x[k];                                          \
+                s2 += load_elem(W, DT, b2 + k) * x[k];                                          \
+                s3 += load_elem(W, DT, b3 + k) * x[k];                                          \
+            }                                                                                   \
+            y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3;                             \
+        }                                                                                       \
+        for (; r < r1; r++) {                                                                   \
+            __m256 a0 = _mm256_setzero_ps();                                                    \
+            size_t b0 = r * cols;                                                               \
+            for (size_t k = 0; k < main; k += 8)                                                \
+                a0 = _mm256_fmadd_ps(load8(W, DT, b0 + k), _mm256_loadu_ps(x + k), a0);          \
+            float s0 = hsum256(a0);                                                             \
+            for (size_t k = main; k < cols; k++) s0 += load_elem(W, DT, b0 + k) * x[k];          \
+            y[r] = s0;                                                                          \
+        }                                                                                       \
+    }
+
+DEFINE_MATVEC_AVX2(matvec_avx2_bf16, SMOL_BF16)
+DEFINE_MATVEC_AVX2(matvec_avx2_f16, SMOL_F16)
+DEFINE_MATVEC_AVX2(matvec_avx2_f32, SMOL_F32)
+
+AVX2_FN static void convert_avx2(const void *src, smol_dtype dt, float *dst, size_t n) {
+    size_t i = 0;
+    if (dt == SMOL_F32) { memcpy(dst, src, n * sizeof(float)); return; }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8(src, dt, i));
+    for (; i < n; i++) dst[i] = load_elem(src, dt, i);
+}
+
+AVX2_FN static float dot_avx2(const float *a, const float *b, size_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+    }
+    for (; i + 8 <= n; i += 8)
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    float s = hsum256(_mm256_add_ps(acc0, acc1));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+AVX2_FN static void axpy_avx2(float a, const float *x, float *y, size_t n) {
+    __m256 av = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+#endif
+
+// ---- dispatch ------------------------------------------------------------------------------
+
+void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y, size_t r0,
+                       size_t r1, size_t cols) {
+#if defined(__x86_64__)
+    if (smol_isa_active() >= SMOL_ISA_AVX2) {
+        switch (dt) {
+        case SMOL_BF16: matvec_avx2_bf16(W, x, y, r0, r1, cols); return;
+        case SMOL_F16: matvec_avx2_f16(W, x, y, r0, r1, cols); return;
+        default: matvec_avx2_f32(W, x, y, r0, r1, cols); return;
+        }
+    }
+#endif
+    matvec_scalar(W, dt, x, y, r0, r1, cols);
+}
+
+void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n) {
+#if defined(__x86_64__)
+    if (smol_isa_active() >= SMOL_ISA_AVX2) { convert_avx2(src, dt, dst, n); return; }
+#endif
+    convert_scalar(src, dt, dst, n);
+}
+
+float smol_dot_f32(const float *a, const float *b, size_t n) {
+#if defined(__x86_64__)
+    if (smol_isa_active() >= SMOL_ISA_AVX2) return dot_avx2(a, b, n);
+#endif
+    return smol_dot_f32_scalar(a, b, n);
+}
+
+void smol_axpy_f32(float a, const float *x, float *y, size_t n) {
+#if defined(__x86_64__)
+    if (smol_isa_active() >= SMOL_ISA_AVX2) { axpy_avx2(a, x, y, n); return; }
+#endif
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static size_t dtype_size(smol_dtype dt) { return dt == SMOL_F32 ? 4 : 2; }
+
+// ---- parallel drivers --------------------------------------------------------------------------
+
+typedef struct {
+    const smol_matvec_job *jobs;
+    int njobs;
+    const float *x;  // [n, cols]
+    size_t n, cols, total_rows;
+} multi_ctx;
+
+// Rows of all jobs are concatenated and split evenly across threads, in blocks of 4 rows.
+static void multi_task(void *p, int ith, int nth) {
+    multi_ctx *c = p;
+    size_t blocks = (c->total_rows + 3) / 4, b0, b1;
+    smol_split(blocks, ith, nth, &b0, &b1);
+    size_t lo = b0 * 4, hi = b1 * 4 < c->total_rows ? b1 * 4 : c->total_rows;
+    size_t base = 0;
+    float *wrow = NULL;
+    for (int j = 0; j < c->njobs && lo < hi; j++) {
+        const smol_matvec_job *job = &c->jobs[j];
+        size_t s = lo > base ? lo - base : 0;
+        size_t e = hi - base < job->rows ? hi - base : job->rows;
+        if (hi > base && s < job->rows && s < e) {
+            if (c->n == 1) {
+                smol_matvec_range(job->W, job->dtype, c->x, job->y, s, e, c->cols);
+            } else {
+                // Batch: convert each weight row once, then dot it with every input row.
+                if (!wrow) wrow = malloc(c->cols * sizeof(float));
+                if (!wrow) return;
+                const char *Wb = job->W;
+                for (size_t r = s; r < e; r++) {
+                    smol_convert_to_f32(Wb + r * c->cols * dtype_size(job->dtype), job->dtype,
+                                        wrow, c->cols);
+                    for (size_t t = 0; t < c->n; t++)
+                        job->y[t * job->rows + r] = smol_dot_f32(wrow, c->x + t * c->cols, c->cols);
+                }
+            }
+        }
+        base += job->rows;
+    }
+    free(wrow);
+}
+
+void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X,
+                       size_t n, size_t cols) {
+    multi_ctx c = {jobs, njobs, X, n, cols, 0};
+    for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
+    smol_pool_run(pool, multi_task, &c);
+}
+
+void smol_matvec_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x,
+                       size_t cols) {
+    smol_matmul_multi(pool, jobs, njobs, x, 1, cols);
+}
+
+typedef struct {
+    const void *W;
+    smol_dtype dt;
+    float *dst;
+    size_t rows, cols;
+} convert_ctx;
+
+static void convert_task(void *p, int ith, int nth) {
+    convert_ctx *c = p;
+    size_t r0, r1;
+    smol_split(c->rows, ith, nth, &r0, &r1);
+    smol_convert_to_f32((const char *)c->W + r0 * c->cols * dtype_size(c->dt), c->dt,
+                        c->dst + r0 * c->cols, (r1 - r0) * c->cols);
+}
+
+void smol_convert_rows_parallel(smol_pool *pool, const void *W, smol_dtype dt, float *dst,
+                                size_t rows, size_t cols) {
+    convert_ctx c = {W, dt, dst, rows, cols};
+    smol_pool_run(pool, convert_task, &c);
+}
