@@ -1,0 +1,20 @@
+/// Errors binding weights to a model or running it.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
+    case unsupportedDType(tensor: String, dtype: String)
+    case promptTooLong(tokens: Int, context: Int)
+    case tokenOutOfRange(id: Int, vocabSize: Int)
+    case nonFiniteLogits(position: Int)
+    case emptyInput
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(t, e, a): return "tensor '\(t)' has shape \(a), the config requires \(e)"
+        case let .unsupportedDType(t, d): return "tensor '\(t)' has dtype \(d); weights must be F32, F16 or BF16"
+        case let .promptTooLong(n, c): return "prompt is \(n) tokens, context is \(c)"
+        case let .tokenOutOfRange(id, v): return "token id \(id) is outside the vocabulary (0..<\(v))"
+        case let .nonFiniteLogits(p): return "the model produced NaN or Inf logits at position \(p); stopping"
+        case .emptyInput: return "no input tokens"
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import CSmolKernels
+import Foundation
+import SmolKernels
+import SmolWeights
+
+/// What generation needs from a model; tests substitute small stubs.
+public protocol LanguageModel: AnyObject, Sendable {
+    var config: TransformerConfig { get }
+    /// Runs `tokens` at positions cache.count ..< cache.count + tokens.count, appending them to
+    /// the cache. Returns the logits of the last position (valid until the next call).
+    /// `eachPosition`, when given, receives the logits of every position in order.
+    func forward(_ tokens: [Int], cache: KVCache,
+                 eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?) throws -> UnsafeBufferPointer<Float>
+    func makeCache(capacity: Int?) -> KVCache
+}
+
+/// A decoder-only transformer (Llama / SmolLM3) over memory-mapped weights.
+/// Buffers are allocated once at load for the largest prefill chunk; decode allocates nothing.
+public final class TransformerModel: LanguageModel, @unchecked Sendable {
+    public let config: TransformerConfig
+    public let weights: ModelWeights
+    let w: TransformerWeights
+    let ctx: ComputeContext
+    let rope: RotaryEmbedding
+    /// Prefill runs in chunks of at most this many tokens.
+    public let maxChunk: Int
+    private let lock = NSLock()
+
+    // Activations, sized for maxChunk rows.
+    private let x: Buffer       // [chunk, hidden] residual stream
+    private let xn: Buffer      // [chunk, hidden] normalised
+    private let q: Buffer       // [chunk, heads * headDim]
+    private let k: Buffer       // [chunk, kvHeads * headDim]
+    private let v: Buffer       // [chunk, kvHeads * headDim]
+    private let attn: Buffer    // [chunk, heads * headDim]
+    private let proj: Buffer    // [chunk, hidden]
+    private let gate: Buffer    // [chunk, intermediate]
+    private let up: Buffer      // [chunk, intermediate]
+    private let logits: Buffer  // [vocab]
+    private let cosT: Buffer    // [chunk, headDim / 2]
+    private let sinT: Buffer
+    private let convert: Buffer // bf16/f16 -> f32 staging for BLAS
+    private var attnScratch: Buffer  // [threads, context]
+
+    public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, maxChunk: Int = 256) throws {
+        self.config = config
+        self.weights = weights
+        w = try TransformerWeights(config: config, weights: weights)
+        ctx = ComputeContext(threads: threads)
+        rope = RotaryEmbedding(config: config)
+        self.maxChunk = max(1, maxChunk)
+        let c = config, m = self.maxChunk
+        x = Buffer(m * c.hiddenSize)
+        xn = Buffer(m * c.hiddenSize)
+        q = Buffer(m * c.numHeads * c.headDim)
+        k = Buffer(m * c.numKVHeads * c.headDim)
+        v = Buffer(m * c.numKVHeads * c.headDim)
+        attn = Buffer(m * c.numHeads * c.headDim)
+        proj = Buffer(m * c.hiddenSize)
+        gate = Buffer(m * c.intermediateSize)
+        up = Buffer(m * c.intermediateSize)
+        logits = Buffer(c.vocabSize)
+        cosT = Buffer(m * c.headDim / 2)
+        sinT = Buffer(m * c.headDim / 2)
+        convert = Buffer(4 << 20)
+        attnScratch = Buffer(ctx.threads * 4096)
+    }
+
+    public func makeCache(capacity: Int? = nil) -> KVCache {
+        KVCache(config: config, capacity: min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings))
+    }
+
+    public func forward(_ tokens: [Int], cache: KVCache,
+                        eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)? = nil) throws -> UnsafeBufferPointer<Float> {
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw ModelError.tokenOutOfRange(id: bad, vocabSize: config.vocabSize)
+        }
+        guard cache.count + tokens.count <= cache.capacity else {
+            throw ModelError.promptTooLong(tokens: cache.count + tokens.count, context: cache.capacity)
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if attnScratch.count < ctx.threads * cache.capacity {
+            attnScratch = Buffer(ctx.threads * cache.capacity)
+        }
+        var start = 0
+        while start < tokens.count {
+            let n = min(maxChunk, tokens.count - start)
+            let chunk = Array(tokens[start..<(start + n)])
+            let allRows = eachPosition != nil
+            try runChunk(chunk, cache: cache, allLogits: allRows) { t, row in
+                try eachPosition?(start + t, row)
+            }
+            start += n
+        }
+        return UnsafeBufferPointer(start: logits.p, count: config.vocabSize)
+    }
+
+    private func runChunk(_ tokens: [Int], cache: KVCache, allLogits: Bool,
+                          sink: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let c = config, n = tokens.count, h = c.hiddenSize, pos0 = cache.count
+        let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
+        for (t, id) in tokens.enumerated() {
+            smol_convert_to_f32(w.embed.row(id), w.embed.dtype, x.p + t * h, h)
+        }
+        rope.fill(start: pos0, count: n, cos: cosT.p, sin: sinT.p)
+        let scale = 1 / Float(c.headDim).squareRoot()
+        for (l, lw) in w.layers.enumerated() {
+            lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
+            if n == 1 {
+                MatMul.matvec(ctx, [lw.q, lw.k, lw.v], x: xn.p, outputs: [q.p, k.p, v.p])
+            } else {
+                linear(lw.q, xn.p, n, q.p)
+                linear(lw.k, xn.p, n, k.p)
+                linear(lw.v, xn.p, n, v.p)
+            }
+            if c.useRope[l] {
+                smol_rope(q.p, n, c.numHeads, c.headDim, cosT.p, sinT.p)
+                smol_rope(k.p, n, c.numKVHeads, c.headDim, cosT.p, sinT.p)
+            }
+            cache.store(layer: l, start: pos0, n: n, k: k.p, v: v.p)
+            smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
+                           c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p)
+            linear(lw.o, attn.p, n, proj.p)
+            smol_add_inplace(x.p, proj.p, n * h)
+            lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
+            if n == 1 {
+                MatMul.matvec(ctx, [lw.gate, lw.up], x: xn.p, outputs: [gate.p, up.p])
+            } else {
+                linear(lw.gate, xn.p, n, gate.p)
+                linear(lw.up, xn.p, n, up.p)
+            }
+            smol_silu_mul(ctx.pool, gate.p, up.p, n * c.intermediateSize)
+            linear(lw.down, gate.p, n, proj.p)
+            smol_add_inplace(x.p, proj.p, n * h)
+            _ = qd; _ = kvd
+        }
+        cache.count = pos0 + n
+        cache.tokens.append(contentsOf: tokens)
+        // Logits: every row when asked for, else only the last.
+        let rows = allLogits ? Array(0..<n) : [n - 1]
+        for t in rows {
+            w.finalNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p + t * h, $0.baseAddress, xn.p, 1, h, c.rmsNormEps) }
+            MatMul.matvec(ctx, [w.lmHead], x: xn.p, outputs: [logits.p])
+            if allLogits { try sink(t, UnsafeBufferPointer(start: logits.p, count: c.vocabSize)) }
+        }
+    }
+
+    private func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
+        MatMul.matmul(ctx, m, x: input, n: n, y: out, scratch: convert.p, scratchCount: convert.count)
+    }
+
+    public var threads: Int { ctx.threads }
+}
+
+/// A fixed-size f32 buffer owned by a model.
+final class Buffer: @unchecked Sendable {
+    let p: UnsafeMutablePointer<Float>
+    let count: Int
+    init(_ count: Int) {
+        self.count = max(count, 1)
+        p = .allocate(capacity: self.count)
+        p.initialize(repeating: 0, count: self.count)
+    }
+    deinit { p.deallocate() }
+}

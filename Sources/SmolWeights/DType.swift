@@ -1,0 +1,19 @@
+/// Element types of the safetensors format. Models compute from `f32`, `f16` and `bf16`;
+/// the others are parsed so that headers validate, and refused where a weight is needed.
+public enum DType: String, Sendable, CaseIterable {
+    case bool = "BOOL", u8 = "U8", i8 = "I8", f8e5m2 = "F8_E5M2", f8e4m3 = "F8_E4M3"
+    case i16 = "I16", u16 = "U16", f16 = "F16", bf16 = "BF16"
+    case i32 = "I32", u32 = "U32", f32 = "F32", f64 = "F64", i64 = "I64", u64 = "U64"
+
+    public var byteSize: Int {
+        switch self {
+        case .bool, .u8, .i8, .f8e5m2, .f8e4m3: return 1
+        case .i16, .u16, .f16, .bf16: return 2
+        case .i32, .u32, .f32: return 4
+        case .f64, .i64, .u64: return 8
+        }
+    }
+
+    /// True for the precisions the kernels read directly.
+    public var isComputeFloat: Bool { self == .f32 || self == .f16 || self == .bf16 }
+}

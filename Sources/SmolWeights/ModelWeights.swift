@@ -1,0 +1,104 @@
+import Foundation
+
+/// All weights of a model folder: `model.safetensors`, or shards listed by
+/// `model.safetensors.index.json`. Every file is mapped, never copied.
+public final class ModelWeights: @unchecked Sendable {
+    public let directory: String
+    public let files: [SafeTensorsFile]
+    private let location: [String: Int]  // tensor name -> index into files
+
+    public static let indexName = "model.safetensors.index.json"
+    public static let singleName = "model.safetensors"
+
+    public init(directory: String) throws(WeightsError) {
+        self.directory = directory
+        let fm = FileManager.default
+        let indexPath = directory + "/" + Self.indexName
+        let singlePath = directory + "/" + Self.singleName
+        if fm.fileExists(atPath: indexPath) {
+            let (files, location) = try Self.loadSharded(directory: directory, indexPath: indexPath)
+            self.files = files
+            self.location = location
+        } else if fm.fileExists(atPath: singlePath) {
+            let file = try SafeTensorsFile(path: singlePath)
+            files = [file]
+            var loc: [String: Int] = [:]
+            for name in file.names { loc[name] = 0 }
+            location = loc
+        } else {
+            throw .missingModelFiles(directory: directory)
+        }
+    }
+
+    public var names: [String] { Array(location.keys).sorted() }
+
+    public func tensor(_ name: String) -> Tensor? {
+        guard let i = location[name] else { return nil }
+        return files[i].tensor(name)
+    }
+
+    public func require(_ name: String) throws(WeightsError) -> Tensor {
+        guard let t = tensor(name) else { throw .missingTensor(tensor: name, directory: directory) }
+        return t
+    }
+
+    public var totalBytes: Int { files.reduce(0) { $0 + $1.tensors.values.reduce(0) { $0 + $1.byteCount } } }
+
+    public func adviseWillNeed() { files.forEach { $0.adviseWillNeed() } }
+
+    /// Shard names come from an untrusted file: only plain names inside the folder are opened.
+    static func isSafeShardName(_ name: String, directory: String) -> Bool {
+        guard !name.isEmpty, !name.contains("/"), !name.contains("\\"), name != ".", name != "..",
+              !name.contains("\0") else { return false }
+        // A symlink may still lead out of the folder.
+        let resolved = URL(fileURLWithPath: directory + "/" + name).resolvingSymlinksInPath().path
+        let dir = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        return resolved.hasPrefix(dir.hasSuffix("/") ? dir : dir + "/")
+    }
+
+    static func loadSharded(directory: String, indexPath: String) throws(WeightsError) -> ([SafeTensorsFile], [String: Int]) {
+        guard let data = FileManager.default.contents(atPath: indexPath) else {
+            throw .cannotOpen(file: indexPath, reason: "unreadable")
+        }
+        guard data.count <= 100_000_000 else { throw .badIndex(file: indexPath, reason: "index file larger than 100 MB") }
+        let json: JSONValue
+        do {
+            json = try StrictJSONParser().parse([UInt8](data))
+        } catch {
+            throw .badIndex(file: indexPath, reason: "not valid JSON: \(error)")
+        }
+        guard case let .object(map)? = json["weight_map"] else {
+            throw .badIndex(file: indexPath, reason: "missing 'weight_map' object")
+        }
+        var shardOrder: [String] = []
+        var shardIndex: [String: Int] = [:]
+        var wanted: [(String, Int)] = []
+        for (tensor, v) in map {
+            guard case let .string(shard) = v else {
+                throw .badIndex(file: indexPath, reason: "weight_map['\(tensor)'] is not a string")
+            }
+            guard isSafeShardName(shard, directory: directory) else { throw .unsafeShardName(file: indexPath, shard: shard) }
+            if shardIndex[shard] == nil {
+                shardIndex[shard] = shardOrder.count
+                shardOrder.append(shard)
+            }
+            wanted.append((tensor, shardIndex[shard]!))
+        }
+        var files: [SafeTensorsFile] = []
+        for shard in shardOrder { files.append(try SafeTensorsFile(path: directory + "/" + shard)) }
+        var location: [String: Int] = [:]
+        for (tensor, i) in wanted {
+            guard files[i].tensors[tensor] != nil else { throw .tensorNotInShard(file: files[i].path, tensor: tensor) }
+            location[tensor] = i
+        }
+        // A tensor stored in two shards makes the index ambiguous.
+        var owner: [String: Int] = [:]
+        for (i, f) in files.enumerated() {
+            for name in f.names {
+                if let j = owner[name] { throw .tensorInTwoShards(tensor: name, first: files[j].path, second: f.path) }
+                owner[name] = i
+            }
+        }
+        return (files, location)
+    }
+}
