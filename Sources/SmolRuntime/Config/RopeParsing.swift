@@ -23,13 +23,11 @@ enum RopeParsing {
             guard let f = try s.double("factor") else { throw ConfigError.missingField(file: s.file, field: "factor") }
             return RopeConfig(theta: theta, scaling: .linear(factor: f))
         case "yarn":
-            guard var factor = try s.double("factor") else { throw ConfigError.missingField(file: s.file, field: "factor") }
-            let original = try s.int("original_max_position_embeddings")
-            // transformers: when the original length is given, the effective factor is the
-            // ratio of the configured context to it.
-            if let original { factor = Double(maxPositions) / Double(original) }
+            let original = try s.int("original_max_position_embeddings") ?? cfg.int("original_max_position_embeddings") ?? maxPositions
+            // transformers: without an explicit factor, the ratio of context to original length.
+            let factor = try s.double("factor") ?? Double(maxPositions) / Double(max(original, 1))
             return RopeConfig(theta: theta, scaling: .yarn(
-                factor: factor, originalMaxPositions: original ?? maxPositions,
+                factor: factor, originalMaxPositions: original,
                 betaFast: try s.double("beta_fast") ?? 32, betaSlow: try s.double("beta_slow") ?? 1,
                 attentionFactor: try s.double("attention_factor"), mscale: try s.double("mscale"),
                 mscaleAllDim: try s.double("mscale_all_dim"), truncate: try s.bool("truncate") ?? true))
