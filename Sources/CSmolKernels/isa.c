@@ -34,6 +34,15 @@ void smol_isa_set(int level) {
     g_isa = level > best ? best : level;
 }
 
+int smol_cpu_has_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
 const char *smol_isa_name(int level) {
     switch (level) {
     case SMOL_ISA_AVX2: return "avx2+fma+f16c";

@@ -20,6 +20,7 @@ int smol_isa_active(void);        // level in use
 void smol_isa_set(int level);     // clamp to what the CPU supports (tests force scalar)
 const char *smol_isa_name(int level);
 void smol_flush_denormals(void);  // FTZ/DAZ for the calling thread
+int smol_cpu_has_avx512(void);    // AVX-512F: OpenBLAS should use its SkylakeX kernels
 
 // ---- Thread pool ---------------------------------------------------------------------
 // The calling thread takes part as thread 0. Workers spin briefly, then sleep, so they do

@@ -1,0 +1,47 @@
+import Foundation
+import SmolKernels
+import SmolTokenizers
+import SmolWeights
+
+/// A loaded model folder: config, memory-mapped weights, tokenizer and generation defaults.
+public final class SmolModel: @unchecked Sendable {
+    public let directory: String
+    public let config: TransformerConfig
+    public let model: TransformerModel
+    public let tokenizer: Tokenizer
+    public let defaults: GenerationDefaults
+    public let loadSeconds: Double
+
+    public struct LoadOptions: Sendable {
+        public var threads: Int? = nil
+        public init() {}
+    }
+
+    /// Steps reported while loading, for progress display.
+    public enum LoadStep: Sendable { case config, weights(bytes: Int), tokenizer, done(seconds: Double) }
+
+    public init(directory: String, options: LoadOptions = .init(), progress: (LoadStep) -> Void = { _ in }) throws {
+        let t0 = Date()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
+            throw ConfigError.missingFile(directory + " (model folder)")
+        }
+        self.directory = directory
+        progress(.config)
+        config = try ModelLoader.loadConfig(directory: directory)
+        let weights = try ModelWeights(directory: directory)
+        weights.adviseWillNeed()
+        progress(.weights(bytes: weights.totalBytes))
+        model = try TransformerModel(config: config, weights: weights, threads: options.threads)
+        progress(.tokenizer)
+        tokenizer = try Tokenizer(file: directory + "/tokenizer.json")
+        defaults = try GenerationDefaults.load(directory: directory, config: config)
+        loadSeconds = Date().timeIntervalSince(t0)
+        progress(.done(seconds: loadSeconds))
+    }
+
+    public var generator: TextGenerator { TextGenerator(model: model, tokenizer: tokenizer) }
+
+    /// eos ids from generation_config.json, else config.json.
+    public var eosTokenIds: Set<Int> { Set(defaults.eosTokenIds.isEmpty ? config.eosTokenIds : defaults.eosTokenIds) }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import SmolRuntime
+
+struct Generate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate text from a prompt, streaming it to stdout.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    @Argument(help: "The prompt (same as --prompt).")
+    var positionalPrompt: String?
+    @Option(name: .shortAndLong, help: "The prompt text.")
+    var prompt: String?
+    @Option(help: "Start from these comma-separated token ids instead of text.")
+    var ids: String?
+    @Option(name: .customLong("max-tokens"), help: "Maximum number of new tokens (default: 256, or generation_config's max_new_tokens).")
+    var maxTokens: Int?
+    @Option(help: "Stop when this text is generated (repeatable).")
+    var stop: [String] = []
+    @Flag(name: .customLong("ignore-eos"), help: "Keep generating past end-of-sequence tokens.")
+    var ignoreEOS = false
+    @Option(help: "KV cache size in tokens (default: the model's max_position_embeddings, at most 8192).")
+    var context: Int?
+    @Flag(help: "Print timings, tokens/s and memory to stderr.")
+    var verbose = false
+    @Flag(help: "Print one JSON object at the end (token ids, text, finish reason, speeds) instead of streaming.")
+    var json = false
+
+    func run() async throws {
+        let m = try modelOptions.load(verbose: verbose)
+        let promptIds: [Int]
+        if let ids { promptIds = try parseIds(ids) }
+        else {
+            guard let text = prompt ?? positionalPrompt else { throw CLIError("give a prompt: smol generate \"text\" (or --prompt / --ids)") }
+            promptIds = try m.tokenizer.encode(text, addSpecialTokens: true)
+        }
+        let params = try sampling.apply(to: m.defaults.sampling)
+        var req = GenerationRequest(promptIds: promptIds, maxTokens: maxTokens ?? m.defaults.maxNewTokens ?? 256,
+                                    sampling: params, eosTokenIds: m.eosTokenIds)
+        req.stopStrings = stop
+        req.ignoreEOS = ignoreEOS
+        if let c = context, c < 1 { throw CLIError("--context must be positive") }
+        let cache = m.model.makeCache(capacity: context ?? min(m.config.maxPositionEmbeddings, 8192))
+        let out = FileHandle.standardOutput
+        let summary = try m.generator.run(req, cache: cache) { _, text in
+            if !json && !text.isEmpty { out.write(text.data(using: .utf8)!) }
+            return true
+        }
+        if json {
+            let obj: [String: Any] = [
+                "prompt_ids": promptIds, "ids": summary.tokens, "text": summary.text,
+                "finish_reason": summary.finishReason.rawValue, "prompt_tokens": summary.promptTokens,
+                "prefill_tokens_per_second": summary.prefillTokensPerSecond,
+                "decode_tokens_per_second": summary.decodeTokensPerSecond,
+                "time_to_first_token": summary.timeToFirstToken,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            out.write(data)
+            out.write("\n".data(using: .utf8)!)
+        } else {
+            out.write("\n".data(using: .utf8)!)
+        }
+        if verbose {
+            printErr(String(format: "prompt %d tokens, prefill %.1f tok/s; generated %d tokens, decode %.1f tok/s; first token %.3f s; finish: %@; peak RSS %.0f MB",
+                            summary.promptTokens, summary.prefillTokensPerSecond, summary.tokens.count,
+                            summary.decodeTokensPerSecond, summary.timeToFirstToken, summary.finishReason.rawValue,
+                            Double(peakRSSBytes()) / 1e6))
+        }
+    }
+}
+
+/// Peak resident set size (VmHWM) of this process.
+func peakRSSBytes() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import SmolRuntime
+
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Model folder (Hugging Face layout). Default: $SMOL_MODEL, else Models/SmolLM2-135M-Instruct.")
+    var model: String?
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    /// The folder to load: --model, $SMOL_MODEL, ./Models/..., or next to the executable.
+    func resolvedPath() throws -> String {
+        if let m = model { return m }
+        if let env = ProcessInfo.processInfo.environment["SMOL_MODEL"], !env.isEmpty { return env }
+        let name = "Models/SmolLM2-135M-Instruct"
+        var candidates = [FileManager.default.currentDirectoryPath + "/" + name]
+        // .build/<config>/smol -> repository root
+        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        candidates.append(exe.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/" + name)
+        candidates.append(exe.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path + "/" + name)
+        for c in candidates where FileManager.default.fileExists(atPath: c + "/config.json") { return c }
+        throw CLIError("no --model given and the default model is missing (looked in \(candidates[0])); run scripts/fetch_default_model.sh")
+    }
+
+    func load(verbose: Bool) throws -> SmolModel {
+        var opts = SmolModel.LoadOptions()
+        opts.threads = threads
+        if let t = threads, t < 1 { throw CLIError("--threads must be at least 1") }
+        let path = try resolvedPath()
+        return try SmolModel(directory: path, options: opts) { step in
+            guard verbose else { return }
+            switch step {
+            case .config: printErr("loading \(path)")
+            case let .weights(bytes): printErr(String(format: "mapped %.1f MB of weights", Double(bytes) / 1e6))
+            case .tokenizer: printErr("reading tokenizer")
+            case let .done(s): printErr(String(format: "loaded in %.2f s", s))
+            }
+        }
+    }
+}
+
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature; 0 = greedy. Default: the model's generation_config.json.")
+    var temperature: Float?
+    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens (0 = off).")
+    var topK: Int?
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling: keep the smallest set with this total probability.")
+    var topP: Float?
+    @Option(name: .customLong("min-p"), help: "Drop tokens less likely than min-p times the top token.")
+    var minP: Float?
+    @Option(name: .customLong("repetition-penalty"), help: "Penalise tokens already in the prompt or output (1 = off).")
+    var repetitionPenalty: Float?
+    @Option(help: "Random seed; the same seed gives the same output.")
+    var seed: UInt64?
+    @Flag(help: "Greedy decoding (always pick the most likely token).")
+    var greedy = false
+
+    func apply(to base: SamplingParameters) throws -> SamplingParameters {
+        var p = base
+        if let t = temperature { p.temperature = t; p.doSample = t > 0 }
+        if let v = topK { p.topK = v }
+        if let v = topP { p.topP = v }
+        if let v = minP { p.minP = v }
+        if let v = repetitionPenalty { p.repetitionPenalty = v }
+        if let s = seed { p.seed = s }
+        if greedy { p.doSample = false }
+        try p.validate()
+        return p
+    }
+}
+
+func parseIds(_ s: String) throws -> [Int] {
+    let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    return try parts.map {
+        guard let v = Int($0) else { throw CLIError("--ids: '\($0)' is not an integer") }
+        return v
+    }
+}

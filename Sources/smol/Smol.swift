@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import SmolKernels
+
+@main
+struct Smol: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smol",
+        abstract: "Run SmolLM3 / SmolLM2 models locally on the CPU.",
+        discussion: """
+        Models are Hugging Face folders (config.json, *.safetensors, tokenizer.json, \
+        generation_config.json). Without --model, the default model is used: \
+        $SMOL_MODEL, else Models/SmolLM2-135M-Instruct (fetch it with scripts/fetch_default_model.sh).
+        """,
+        subcommands: [Generate.self, Logits.self, Tokenize.self, Detokenize.self, Bench.self],
+        defaultSubcommand: Generate.self)
+
+    static func main() async {
+        BLASSetup.reexecWithAVX512KernelsIfNeeded()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// Prints an error the way users expect from a CLI: one line on stderr, exit code 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+func printErr(_ s: String) {
+    FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+}
