@@ -353,6 +353,22 @@ COMBINING = [
     "\u200d",
 ]
 
+# SmolLM2's byte-level vocabulary lacks the bytes 0x04 0x06 0x13 0x14 0x16
+# 0x1d 0xf1 0xf2 (and bytes that never occur in UTF-8), so these hit its
+# unk_token <|endoftext|> (fuse_unk is false: one unk per byte).  SmolLM3 has
+# all 256 bytes.  U+40000 and U+80000 (unassigned, but valid scalars) start
+# with 0xf1 and 0xf2 in UTF-8.
+UNKNOWN_BYTES = [
+    "\u0004",
+    "\u0004\u0004",
+    "\u0004\u0006\u0013\u0014\u0016\u001d",
+    "a\u001db",
+    "ctrl\u0013\u0014 chars\u0016",
+    "\U00040000",
+    "x\U00080000y \U00040001\U00040002",
+    "unknown \u0004 then <|im_end|>",
+]
+
 # --------------------------------------------------------------------------
 # Numbers
 # --------------------------------------------------------------------------
@@ -678,6 +694,7 @@ SECTIONS = [
     ("other_scripts", OTHER_SCRIPTS),
     ("mixed", MIXED),
     ("combining", COMBINING),
+    ("unknown_bytes", UNKNOWN_BYTES),
     ("numbers", NUMBERS),
     ("emoji", EMOJI),
     ("math", MATH),
