@@ -35,7 +35,9 @@ Usage:
     python3 scripts/make_tokenizer_fixtures.py --write-bench-text /tmp/bench.txt
 
 --bench prints single-threaded encode throughput on ~1 MB of English prose
-(see bench_text); numbers are for comparison only and are not committed.
+(see bench_text), encoded as one string and line by line (one encode call per
+"\n"-separated paragraph); numbers are for comparison only and are not
+committed.
 """
 from __future__ import annotations
 
@@ -246,15 +248,21 @@ def bench(names: list[str], repeats: int) -> None:
     for name in names:
         tok, _ = load_tokenizer(name)
         tok.encode(text[:1000], add_special_tokens=False)  # warm-up
-        times, ntok = [], 0
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            ntok = len(tok.encode(text, add_special_tokens=False).ids)
-            times.append(time.perf_counter() - t0)
-        best, med = min(times), statistics.median(times)
-        print(f"{name:9s} {ntok:7d} tokens  best {best * 1e3:7.1f} ms "
-              f"({nbytes / best / 1e6:5.2f} MB/s)  median {med * 1e3:7.1f} ms "
-              f"({nbytes / med / 1e6:5.2f} MB/s)  {ntok / med / 1e6:.2f} Mtok/s")
+        lines = text.split("\n")
+        for mode in ("one string", "per line"):
+            times, ntok = [], 0
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                if mode == "one string":
+                    ntok = len(tok.encode(text, add_special_tokens=False).ids)
+                else:
+                    ntok = sum(len(tok.encode(line, add_special_tokens=False).ids)
+                               for line in lines)
+                times.append(time.perf_counter() - t0)
+            best, med = min(times), statistics.median(times)
+            print(f"{name:9s} {mode:10s} {ntok:7d} tokens  best {best * 1e3:7.1f} ms "
+                  f"({nbytes / best / 1e6:5.2f} MB/s)  median {med * 1e3:7.1f} ms "
+                  f"({nbytes / med / 1e6:5.2f} MB/s)")
 
 
 # --------------------------------------------------------------------------
