@@ -82,7 +82,6 @@ smol_pool *smol_pool_create(int nthreads) {
     pthread_mutex_init(&pool->run_mu, NULL);
     pool->threads = calloc((size_t)nthreads, sizeof(pthread_t));
     if (!pool->threads) { free(pool); return NULL; }
-    smol_flush_denormals();
     for (int i = 1; i < nthreads; i++) {
         worker_arg *arg = malloc(sizeof(worker_arg));
         if (!arg) { pool->n = i; break; }
@@ -113,9 +112,31 @@ void smol_pool_destroy(smol_pool *pool) {
 
 int smol_pool_size(const smol_pool *pool) { return pool ? pool->n : 1; }
 
+// The caller's thread computes too: flush denormals for the job only, so the caller's own
+// floating-point environment is left as it was.
+static inline unsigned save_and_flush(void) {
+#if defined(__x86_64__)
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | 0x8040);
+    return saved;
+#else
+    return 0;
+#endif
+}
+
+static inline void restore_fp(unsigned saved) {
+#if defined(__x86_64__)
+    _mm_setcsr(saved);
+#else
+    (void)saved;
+#endif
+}
+
 void smol_pool_run(smol_pool *pool, smol_task_fn fn, void *ctx) {
+    unsigned saved = save_and_flush();
     if (!pool || pool->n == 1) {
         fn(ctx, 0, 1);
+        restore_fp(saved);
         return;
     }
     pthread_mutex_lock(&pool->run_mu);
@@ -129,4 +150,5 @@ void smol_pool_run(smol_pool *pool, smol_task_fn fn, void *ctx) {
     fn(ctx, 0, pool->n);
     while (atomic_load_explicit(&pool->remaining, memory_order_acquire) > 0) SMOL_PAUSE();
     pthread_mutex_unlock(&pool->run_mu);
+    restore_fp(saved);
 }

@@ -12,7 +12,6 @@ public final class ComputeContext: @unchecked Sendable {
         let n = max(1, threads ?? Self.defaultThreads)
         self.threads = n
         pool = smol_pool_create(Int32(n))!
-        smol_flush_denormals()
         openblas_set_num_threads(Int32(n))
     }
 
