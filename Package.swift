@@ -19,7 +19,7 @@ let package = Package(
             name: "CBLAS", path: "Sources/CBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "CSmolKernels", path: "Sources/CSmolKernels", cSettings: optimizedC,
+        .target(name: "CSmolKernels", dependencies: ["CBLAS"], path: "Sources/CSmolKernels", cSettings: optimizedC,
                 linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
         .target(name: "SmolKernels", dependencies: ["CSmolKernels", "CBLAS"]),
         .target(name: "SmolWeights"),

@@ -12,7 +12,8 @@ public final class ComputeContext: @unchecked Sendable {
         let n = max(1, threads ?? Self.defaultThreads)
         self.threads = n
         pool = smol_pool_create(Int32(n))!
-        openblas_set_num_threads(Int32(n))
+        // Parallelism comes from the pool: each thread makes its own single-threaded BLAS call.
+        openblas_set_num_threads(1)
     }
 
     deinit { smol_pool_destroy(pool) }

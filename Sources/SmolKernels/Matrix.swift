@@ -48,29 +48,17 @@ public enum MatMul {
     /// Batches at or below this many rows use the weight-streaming kernel; above, BLAS.
     public static let blasThreshold = 4
 
-    /// Y [n, W.rows] = X [n, W.cols] * W^T. Large batches go through OpenBLAS sgemm; bf16/f16
-    /// weights are widened to f32 one block of rows at a time into `scratch`, so there is
-    /// never a full f32 copy of the model.
+    /// Y [n, W.rows] = X [n, W.cols] * W^T. Large batches go through OpenBLAS sgemm, one
+    /// single-threaded call per pool thread on its slice of rows; bf16/f16 weights are widened
+    /// to f32 a block at a time in `scratch` (ctx.threads * scratchPerThread floats), so there
+    /// is never a full f32 copy of the model.
     public static func matmul(_ ctx: ComputeContext, _ w: WeightMatrix, x: UnsafePointer<Float>, n: Int,
-                              y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, scratchCount: Int) {
+                              y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int) {
         if n <= blasThreshold {
             var job = smol_matvec_job(W: w.data, dtype: w.dtype, y: y, rows: w.rows)
             smol_matmul_multi(ctx.pool, &job, 1, x, n, w.cols)
             return
         }
-        if w.dtype == SMOL_F32 {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(w.rows), Int32(w.cols), 1,
-                        x, Int32(w.cols), w.data.assumingMemoryBound(to: Float.self), Int32(w.cols), 0, y, Int32(w.rows))
-            return
-        }
-        let block = max(1, min(w.rows, scratchCount / w.cols))
-        var r0 = 0
-        while r0 < w.rows {
-            let rb = min(block, w.rows - r0)
-            smol_convert_rows_parallel(ctx.pool, w.row(r0), w.dtype, scratch, rb, w.cols)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rb), Int32(w.cols), 1,
-                        x, Int32(w.cols), scratch, Int32(w.cols), 0, y + r0, Int32(w.rows))
-            r0 += rb
-        }
+        smol_gemm(ctx.pool, w.data, w.dtype, x, n, w.rows, w.cols, y, scratch, max(scratchPerThread, w.cols))
     }
 }

@@ -78,7 +78,7 @@ import Testing
         let dt = smol_dtype(rawValue: raw)
         let rows = 70, cols = 96
         let (wb, wv) = Self.weights(rows * cols, dt, seed: 5)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 1000)  // forces several blocks
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 500)
         defer { scratch.deallocate() }
         for n in [2, 4, 9, 33] {
             let x = Self.randoms(n * cols, seed: UInt64(n))
@@ -86,7 +86,7 @@ import Testing
             wb.withUnsafeBytes { w in
                 let m = WeightMatrix(data: w.baseAddress!, dtype: dt, rows: rows, cols: cols)
                 y.withUnsafeMutableBufferPointer { yp in
-                    MatMul.matmul(Self.ctx, m, x: x, n: n, y: yp.baseAddress!, scratch: scratch, scratchCount: 1000)
+                    MatMul.matmul(Self.ctx, m, x: x, n: n, y: yp.baseAddress!, scratch: scratch, scratchPerThread: 500)  // several blocks per thread
                 }
             }
             var err: Float = 0

@@ -60,7 +60,13 @@ void smol_matvec_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs,
 void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs,
                        const float *X, size_t n, size_t cols);
 
-// Parallel conversion of a rows block of W to f32 (for BLAS prefill).
+// Y [n, rows] = X [n, cols] * W^T through OpenBLAS sgemm, W widened to f32 per thread in
+// `scratch` (nthreads * scratch_per_thread floats; scratch_per_thread >= cols).
+// OpenBLAS must be set to one thread: the pool provides the parallelism.
+void smol_gemm(smol_pool *pool, const void *W, smol_dtype dt, const float *X, size_t n, size_t rows,
+               size_t cols, float *Y, float *scratch, size_t scratch_per_thread);
+
+// Parallel conversion of a rows block of W to f32.
 void smol_convert_rows_parallel(smol_pool *pool, const void *W, smol_dtype dt, float *dst,
                                 size_t rows, size_t cols);
 

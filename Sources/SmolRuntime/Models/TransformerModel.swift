@@ -62,7 +62,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         logits = Buffer(c.vocabSize)
         cosT = Buffer(m * c.headDim / 2)
         sinT = Buffer(m * c.headDim / 2)
-        convert = Buffer(4 << 20)
+        convert = Buffer(ctx.threads * Self.scratchPerThread(cols: max(c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim)))
         attnScratch = Buffer(ctx.threads * 4096)
     }
 
@@ -148,10 +148,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     private func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
-        MatMul.matmul(ctx, m, x: input, n: n, y: out, scratch: convert.p, scratchCount: convert.count)
+        MatMul.matmul(ctx, m, x: input, n: n, y: out, scratch: convert.p, scratchPerThread: convert.count / ctx.threads)
     }
 
     public var threads: Int { ctx.threads }
+
+    /// Per-thread staging for widened weight rows: ~2 MB (L2-sized blocks), at least one row.
+    static func scratchPerThread(cols: Int) -> Int { max(cols * 16, 512 * 1024) }
 }
 
 /// A fixed-size f32 buffer owned by a model.
