@@ -24,7 +24,8 @@ let package = Package(
         .target(name: "SmolKernels", dependencies: ["CSmolKernels", "CBLAS"]),
         .target(name: "SmolWeights"),
         .target(name: "SmolTokenizers"),
-        .target(name: "SmolRuntime", dependencies: ["SmolKernels", "SmolWeights", "SmolTokenizers"]),
+        .target(name: "SmolTemplates"),
+        .target(name: "SmolRuntime", dependencies: ["SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates"]),
         .executableTarget(name: "smol", dependencies: [
             "SmolRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -32,6 +33,7 @@ let package = Package(
         .testTarget(name: "SmolKernelsTests", dependencies: ["SmolKernels", "CSmolKernels"]),
         .testTarget(name: "SmolWeightsTests", dependencies: ["SmolWeights"]),
         .testTarget(name: "SmolTokenizersTests", dependencies: ["SmolTokenizers"]),
+        .testTarget(name: "SmolTemplatesTests", dependencies: ["SmolTemplates"], exclude: ["Fixtures"]),
         .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime"]),
     ]
 )

@@ -14,18 +14,29 @@ struct Tokenize: AsyncParsableCommand {
     var json = false
     @Flag(name: .customLong("no-special"), help: "Do not add the post-processor's special tokens.")
     var noSpecial = false
+    @Flag(help: "Print only statistics (tokens, bytes, seconds, MB/s) instead of the ids.")
+    var stats = false
+    @Option(name: .customLong("max-bytes"), help: "Refuse inputs larger than this many bytes (default 64 MiB).")
+    var maxBytes: Int?
 
     func run() async throws {
         let dir = try ModelOptions.parse(model.map { ["--model", $0] } ?? []).resolvedPath()
         let tok = try Tokenizer(file: dir + "/tokenizer.json")
+        if let maxBytes { tok.maxInputBytes = maxBytes }
         let ids: [Int]
+        let t0 = Date()
+        var bytes = text?.utf8.count ?? 0
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("\(file): cannot read") }
+            bytes = data.count
             ids = try tok.encode(bytes: [UInt8](data), addSpecialTokens: !noSpecial)
         } else if let text {
             ids = try tok.encode(text, addSpecialTokens: !noSpecial)
         } else { throw CLIError("give --text or --file") }
-        if json {
+        let seconds = Date().timeIntervalSince(t0)
+        if stats {
+            print(String(format: "%d tokens from %d bytes in %.3f s: %.2f MB/s", ids.count, bytes, seconds, Double(bytes) / 1e6 / seconds))
+        } else if json {
             let obj: [String: Any] = ["ids": ids, "tokens": ids.map { tok.token($0) ?? "" }]
             print(String(decoding: try JSONSerialization.data(withJSONObject: obj), as: UTF8.self))
         } else {
