@@ -10,6 +10,8 @@ public final class SmolModel: @unchecked Sendable {
     public let model: TransformerModel
     public let tokenizer: Tokenizer
     public let defaults: GenerationDefaults
+    /// The folder's chat template, if it has one.
+    public let prompt: PromptBuilder?
     public let loadSeconds: Double
 
     public struct LoadOptions: Sendable {
@@ -36,6 +38,7 @@ public final class SmolModel: @unchecked Sendable {
         progress(.tokenizer)
         tokenizer = try Tokenizer(file: directory + "/tokenizer.json")
         defaults = try GenerationDefaults.load(directory: directory, config: config)
+        prompt = try PromptBuilder.load(directory: directory)
         loadSeconds = Date().timeIntervalSince(t0)
         progress(.done(seconds: loadSeconds))
     }

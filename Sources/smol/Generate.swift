@@ -8,6 +8,7 @@ struct Generate: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var chat: ChatInputOptions
 
     @Argument(help: "The prompt (same as --prompt).")
     var positionalPrompt: String?
@@ -27,14 +28,19 @@ struct Generate: AsyncParsableCommand {
     var verbose = false
     @Flag(help: "Print one JSON object at the end (token ids, text, finish reason, speeds) instead of streaming.")
     var json = false
+    @Flag(name: .customLong("hide-thinking"), help: "Do not print the <think>…</think> part of the answer.")
+    var hideThinking = false
 
     func run() async throws {
         let m = try modelOptions.load(verbose: verbose)
         let promptIds: [Int]
         if let ids { promptIds = try parseIds(ids) }
         else {
-            guard let text = prompt ?? positionalPrompt else { throw CLIError("give a prompt: smol generate \"text\" (or --prompt / --ids)") }
-            promptIds = try m.tokenizer.encode(text, addSpecialTokens: true)
+            let text = prompt ?? positionalPrompt
+            if text == nil && chat.messages == nil { throw CLIError("give a prompt: smol generate \"text\" (or --prompt / --messages / --ids)") }
+            let rendered = try chat.render(m, prompt: text)
+            // A rendered chat template already carries its special tokens.
+            promptIds = try m.tokenizer.encode(rendered, addSpecialTokens: chat.raw || m.prompt == nil)
         }
         let params = try sampling.apply(to: m.defaults.sampling)
         var req = GenerationRequest(promptIds: promptIds, maxTokens: maxTokens ?? m.defaults.maxNewTokens ?? 256,
@@ -44,10 +50,12 @@ struct Generate: AsyncParsableCommand {
         if let c = context, c < 1 { throw CLIError("--context must be positive") }
         let cache = m.model.makeCache(capacity: context ?? min(m.config.maxPositionEmbeddings, 8192))
         let out = FileHandle.standardOutput
+        var display = ThinkingDisplay(hide: hideThinking)
         let summary = try m.generator.run(req, cache: cache) { _, text in
-            if !json && !text.isEmpty { out.write(text.data(using: .utf8)!) }
+            if !json && !text.isEmpty { out.write(display.feed(text).data(using: .utf8)!) }
             return true
         }
+        if !json { out.write(display.finish().data(using: .utf8)!) }
         if json {
             let obj: [String: Any] = [
                 "prompt_ids": promptIds, "ids": summary.tokens, "text": summary.text,
