@@ -62,3 +62,25 @@ public enum MatMul {
         smol_gemm(ctx.pool, w.data, w.dtype, x, n, w.rows, w.cols, y, scratch, max(scratchPerThread, w.cols))
     }
 }
+
+/// A fixed group of matrices that read the same input and write fixed outputs (q/k/v,
+/// gate/up). The job list is built once, so decode makes no allocation per call.
+public final class MatvecGroup: @unchecked Sendable {
+    private let jobs: UnsafeMutableBufferPointer<smol_matvec_job>
+    public let cols: Int
+
+    public init(_ pairs: [(WeightMatrix, UnsafeMutablePointer<Float>)]) {
+        jobs = .allocate(capacity: pairs.count)
+        for (i, (w, y)) in pairs.enumerated() {
+            jobs[i] = smol_matvec_job(W: w.data, dtype: w.dtype, y: y, rows: w.rows)
+        }
+        cols = pairs.first?.0.cols ?? 0
+    }
+
+    deinit { jobs.deallocate() }
+
+    /// Outputs get [n, rows] each; for n rows of input x [n, cols] (n small: weights stream once).
+    public func run(_ ctx: ComputeContext, x: UnsafePointer<Float>, n: Int = 1) {
+        smol_matmul_multi(ctx.pool, jobs.baseAddress, Int32(jobs.count), x, n, cols)
+    }
+}

@@ -41,6 +41,12 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let sinT: Buffer
     private let convert: Buffer // bf16/f16 -> f32 staging for BLAS
     private var attnScratch: Buffer  // [threads, context]
+    // Decode jobs per layer, built once (no allocation per token).
+    private var qkvGroups: [MatvecGroup] = []
+    private var gateUpGroups: [MatvecGroup] = []
+    private var oGroups: [MatvecGroup] = []
+    private var downGroups: [MatvecGroup] = []
+    private var lmHeadGroup: MatvecGroup! = nil
 
     public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, maxChunk: Int = 256) throws {
         self.config = config
@@ -64,6 +70,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         sinT = Buffer(m * c.headDim / 2)
         convert = Buffer(ctx.threads * Self.scratchPerThread(cols: max(c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim)))
         attnScratch = Buffer(ctx.threads * 4096)
+        for lw in w.layers {
+            qkvGroups.append(MatvecGroup([(lw.q, q.p), (lw.k, k.p), (lw.v, v.p)]))
+            gateUpGroups.append(MatvecGroup([(lw.gate, gate.p), (lw.up, up.p)]))
+            oGroups.append(MatvecGroup([(lw.o, proj.p)]))
+            downGroups.append(MatvecGroup([(lw.down, proj.p)]))
+        }
+        lmHeadGroup = MatvecGroup([(w.lmHead, logits.p)])
     }
 
     public func makeCache(capacity: Int? = nil) -> KVCache {
@@ -87,7 +100,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         var start = 0
         while start < tokens.count {
             let n = min(maxChunk, tokens.count - start)
-            let chunk = Array(tokens[start..<(start + n)])
+            let chunk = tokens[start..<(start + n)]
             let allRows = eachPosition != nil
             try runChunk(chunk, cache: cache, allLogits: allRows) { t, row in
                 try eachPosition?(start + t, row)
@@ -97,19 +110,19 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         return UnsafeBufferPointer(start: logits.p, count: config.vocabSize)
     }
 
-    private func runChunk(_ tokens: [Int], cache: KVCache, allLogits: Bool,
+    private func runChunk(_ tokens: ArraySlice<Int>, cache: KVCache, allLogits: Bool,
                           sink: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let c = config, n = tokens.count, h = c.hiddenSize, pos0 = cache.count
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
-        for (t, id) in tokens.enumerated() {
+        for (t, id) in zip(0..., tokens) {
             smol_convert_to_f32(w.embed.row(id), w.embed.dtype, x.p + t * h, h)
         }
         rope.fill(start: pos0, count: n, cos: cosT.p, sin: sinT.p)
         let scale = 1 / Float(c.headDim).squareRoot()
         for (l, lw) in w.layers.enumerated() {
             lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            if n == 1 {
-                MatMul.matvec(ctx, [lw.q, lw.k, lw.v], x: xn.p, outputs: [q.p, k.p, v.p])
+            if n <= MatMul.blasThreshold {
+                qkvGroups[l].run(ctx, x: xn.p, n: n)
             } else {
                 linear(lw.q, xn.p, n, q.p)
                 linear(lw.k, xn.p, n, k.p)
@@ -122,17 +135,17 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             cache.store(layer: l, start: pos0, n: n, k: k.p, v: v.p)
             smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
                            c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p)
-            linear(lw.o, attn.p, n, proj.p)
+            if n <= MatMul.blasThreshold { oGroups[l].run(ctx, x: attn.p, n: n) } else { linear(lw.o, attn.p, n, proj.p) }
             smol_add_inplace(x.p, proj.p, n * h)
             lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            if n == 1 {
-                MatMul.matvec(ctx, [lw.gate, lw.up], x: xn.p, outputs: [gate.p, up.p])
+            if n <= MatMul.blasThreshold {
+                gateUpGroups[l].run(ctx, x: xn.p, n: n)
             } else {
                 linear(lw.gate, xn.p, n, gate.p)
                 linear(lw.up, xn.p, n, up.p)
             }
             smol_silu_mul(ctx.pool, gate.p, up.p, n * c.intermediateSize)
-            linear(lw.down, gate.p, n, proj.p)
+            if n <= MatMul.blasThreshold { downGroups[l].run(ctx, x: gate.p, n: n) } else { linear(lw.down, gate.p, n, proj.p) }
             smol_add_inplace(x.p, proj.p, n * h)
             _ = qd; _ = kvd
         }
@@ -142,7 +155,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         let rows = allLogits ? Array(0..<n) : [n - 1]
         for t in rows {
             w.finalNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p + t * h, $0.baseAddress, xn.p, 1, h, c.rmsNormEps) }
-            MatMul.matvec(ctx, [w.lmHead], x: xn.p, outputs: [logits.p])
+            lmHeadGroup.run(ctx, x: xn.p)
             if allLogits { try sink(t, UnsafeBufferPointer(start: logits.p, count: c.vocabSize)) }
         }
     }
