@@ -11,6 +11,8 @@ struct Chat: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "System message.")
     var system: String?
+    @Option(help: "JSON file with earlier messages to continue from.")
+    var messages: String?
     @Flag(name: .customLong("no-think"), help: "Start with thinking off.")
     var noThink = false
     @Flag(name: .customLong("hide-thinking"), help: "Do not print the <think>…</think> part of answers.")
@@ -26,7 +28,12 @@ struct Chat: AsyncParsableCommand {
         let m = try modelOptions.load(verbose: verbose)
         var options = PromptOptions()
         if noThink { options.enableThinking = false }
-        let session = try ChatSession(model: m, system: system, options: options, contextLength: context)
+        var history: [ChatMessage] = []
+        if let messages {
+            guard let data = FileManager.default.contents(atPath: messages) else { throw CLIError("--messages: cannot read \(messages)") }
+            history = try ChatMessage.list(fromJSON: data, source: messages)
+        }
+        let session = try ChatSession(model: m, system: system, options: options, contextLength: context, history: history)
         session.sampling = try sampling.apply(to: m.defaults.sampling)
         session.maxTokens = maxTokens
         let out = FileHandle.standardOutput

@@ -12,6 +12,7 @@ struct Logits: AsyncParsableCommand {
     var ids: String?
     @Option(name: .shortAndLong, help: "Prompt text (tokenized with the model's tokenizer).")
     var prompt: String?
+    @OptionGroup var chat: ChatInputOptions
     @Option(name: .shortAndLong, help: "Output .safetensors file: `logits` F32 [positions, vocab] and `input_ids` I64 [positions].")
     var output: String
 
@@ -19,8 +20,11 @@ struct Logits: AsyncParsableCommand {
         let m = try modelOptions.load(verbose: false)
         let input: [Int]
         if let ids { input = try parseIds(ids) }
-        else if let prompt { input = try m.tokenizer.encode(prompt, addSpecialTokens: true) }
-        else { throw CLIError("give --ids or --prompt") }
+        else if prompt != nil || chat.messages != nil {
+            // Same prompt construction as `generate`: chat template unless --raw.
+            let rendered = try chat.render(m, prompt: prompt)
+            input = try m.tokenizer.encode(rendered, addSpecialTokens: chat.raw || m.prompt == nil)
+        } else { throw CLIError("give --ids, --prompt or --messages") }
         let vocab = m.config.vocabSize
         var all = [Float](repeating: 0, count: input.count * vocab)
         let cache = m.model.makeCache(capacity: max(input.count, 1))

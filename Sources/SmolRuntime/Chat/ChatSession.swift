@@ -11,11 +11,12 @@ public final class ChatSession: @unchecked Sendable {
     public var maxTokens: Int
     public let cache: KVCache
 
-    public init(model: SmolModel, system: String? = nil, options: PromptOptions = .init(), contextLength: Int? = nil) throws {
+    public init(model: SmolModel, system: String? = nil, options: PromptOptions = .init(), contextLength: Int? = nil,
+                history: [ChatMessage] = []) throws {
         guard let p = model.prompt else { throw ChatError.noChatTemplate(directory: model.directory) }
         self.model = model
         prompt = p
-        messages = system.map { [.system($0)] } ?? []
+        messages = (system.map { [.system($0)] } ?? []) + history
         self.options = options
         sampling = model.defaults.sampling
         maxTokens = model.defaults.maxNewTokens ?? 1024
