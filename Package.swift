@@ -22,9 +22,10 @@ let package = Package(
         .target(name: "CSmolKernels", dependencies: ["CBLAS"], path: "Sources/CSmolKernels", cSettings: optimizedC,
                 linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
         .target(name: "SmolKernels", dependencies: ["CSmolKernels", "CBLAS"]),
-        .target(name: "SmolWeights"),
+        .target(name: "SmolJSON"),
+        .target(name: "SmolWeights", dependencies: ["SmolJSON"]),
         .target(name: "SmolTokenizers"),
-        .target(name: "SmolTemplates"),
+        .target(name: "SmolTemplates", dependencies: ["SmolJSON"]),
         .target(name: "SmolRuntime", dependencies: ["SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates"]),
         .executableTarget(name: "smol", dependencies: [
             "SmolRuntime",

@@ -1,3 +1,4 @@
+import SmolJSON
 enum TokenKind: Equatable {
     case data(String)
     case variableBegin, variableEnd, blockBegin, blockEnd
@@ -368,7 +369,7 @@ struct Lexer {
                 let width = e == "x" ? 2 : (e == "u" ? 4 : 8)
                 var v: UInt32 = 0
                 for k in 0..<width {
-                    guard j + k < src.count, src[j + k].isASCII, let d = hexDigit(UInt8(src[j + k].value)) else {
+                    guard j + k < src.count, src[j + k].isASCII, let d = hexDigitValue(UInt8(src[j + k].value)) else {
                         throw error("invalid \\\(e) escape in string literal", at: start)
                     }
                     v = v &* 16 &+ d

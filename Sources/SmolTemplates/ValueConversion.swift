@@ -1,3 +1,4 @@
+import SmolJSON
 import Foundation
 
 extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
@@ -60,13 +61,37 @@ extension TemplateValue {
 
     /// Parses JSON text keeping key order and the int/float distinction, as Python's `json.loads` does.
     public init(jsonString: String) throws {
-        var parser = JSONParser(Array(jsonString.utf8))
-        self = try parser.parseDocument()
+        try self.init(jsonBytes: Array(jsonString.utf8))
     }
 
     public init(jsonData: Data) throws {
-        var parser = JSONParser(Array(jsonData))
-        self = try parser.parseDocument()
+        try self.init(jsonBytes: Array(jsonData))
+    }
+
+    init(jsonBytes: [UInt8]) throws {
+        var parser = StrictJSONParser()
+        parser.maxDepth = 512
+        parser.rejectDuplicateKeys = false  // json.loads keeps the last value
+        do {
+            self.init(json: try parser.parse(jsonBytes))
+        } catch {
+            throw TemplateError(.loading, "invalid JSON: \(error)")
+        }
+    }
+
+    init(json: JSONValue) {
+        switch json {
+        case .null: self = .null
+        case let .bool(b): self = .bool(b)
+        case let .int(i): self = .int(Int(i))
+        case let .double(d): self = .double(d)
+        case let .string(s): self = .string(s)
+        case let .array(a): self = .array(a.map(TemplateValue.init(json:)))
+        case let .object(pairs):
+            var d = TemplateDictionary()
+            for (k, v) in pairs { d[k] = TemplateValue(json: v) }
+            self = .dictionary(d)
+        }
     }
 
     /// Convenience accessors for tests and callers.

@@ -1,3 +1,4 @@
+import SmolJSON
 import Foundation
 
 /// All weights of a model folder: `model.safetensors`, or shards listed by

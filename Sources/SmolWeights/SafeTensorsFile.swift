@@ -1,3 +1,4 @@
+import SmolJSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

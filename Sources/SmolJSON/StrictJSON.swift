@@ -152,13 +152,7 @@ private struct Cursor {
         var v: UInt32 = 0
         for _ in 0..<4 {
             guard let c = peek else { throw fail("truncated \\u escape") }
-            let d: UInt32
-            switch c {
-            case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-            default: throw fail("invalid \\u escape")
-            }
+            guard let d = hexDigitValue(c) else { throw fail("invalid \\u escape") }
             v = v * 16 + d
             pos += 1
         }
@@ -236,5 +230,15 @@ private struct Cursor {
         if isInt, let v = Int64(text) { return .int(v) }
         guard let d = Double(text) else { throw JSONParseError(offset: start, message: "invalid number") }
         return .double(d)
+    }
+}
+
+/// Value of an ASCII hex digit.
+public func hexDigitValue(_ c: UInt8) -> UInt32? {
+    switch c {
+    case 0x30...0x39: return UInt32(c - 0x30)
+    case 0x41...0x46: return UInt32(c - 0x41 + 10)
+    case 0x61...0x66: return UInt32(c - 0x61 + 10)
+    default: return nil
     }
 }
