@@ -27,8 +27,9 @@ let package = Package(
         .target(name: "SmolTokenizers"),
         .target(name: "SmolTemplates", dependencies: ["SmolJSON"]),
         .target(name: "SmolRuntime", dependencies: ["SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates"]),
+        .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
         .executableTarget(name: "smol", dependencies: [
-            "SmolRuntime",
+            "SmolRuntime", "SmolEval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SmolKernelsTests", dependencies: ["SmolKernels", "CSmolKernels"]),
@@ -36,5 +37,6 @@ let package = Package(
         .testTarget(name: "SmolTokenizersTests", dependencies: ["SmolTokenizers"]),
         .testTarget(name: "SmolTemplatesTests", dependencies: ["SmolTemplates"], exclude: ["Fixtures"]),
         .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime"]),
+        .testTarget(name: "SmolEvalTests", dependencies: ["SmolEval"]),
     ]
 )

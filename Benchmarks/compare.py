@@ -11,6 +11,10 @@ Run through Benchmarks/run.sh (which builds smol first); stdlib only. Environmen
   PROMPT_TOKENS, GEN_TOKENS, REPEATS   (default 512, 128, 3; QUICK=1 -> 64, 16, 1)
   TG_AT_DEPTH=1  also run llama-bench's decode test after a prompt-length context (-d), which is
                  what smol's decode number measures (smol decodes after its own prefill)
+  WAIT_QUIET=S   before starting, wait up to S seconds for the other work on the machine to stop
+                 (fewer than 0.3 CPUs busy over 5 s); default 0 = don't wait
+  MEMBW=0|1      measure memory read bandwidth with Benchmarks/membw.c (2 GiB, 1..THREADS threads);
+                 default 1, 0 with QUICK
   RESULTS_DIR    raw JSON and logs are saved here (default $BENCH_WORK/results/<timestamp>)
   SMOL           smol binary (default .build/release/smol)
 """
@@ -37,6 +41,8 @@ P = int(ENV.get("PROMPT_TOKENS") or (64 if QUICK else 512))
 G = int(ENV.get("GEN_TOKENS") or (16 if QUICK else 128))
 R = int(ENV.get("REPEATS") or (1 if QUICK else 3))
 TG_AT_DEPTH = ENV.get("TG_AT_DEPTH", "0") not in ("", "0")
+WAIT_QUIET = float(ENV.get("WAIT_QUIET") or 0)
+MEMBW = ENV.get("MEMBW", "0" if QUICK else "1") not in ("", "0")
 SMOL = ENV.get("SMOL", os.path.join(ROOT, ".build/release/smol"))
 STAMP = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
 RESULTS_DIR = ENV.get("RESULTS_DIR", os.path.join(BENCH_WORK, "results", STAMP))
@@ -84,7 +90,6 @@ def machine_facts():
         "kernel": platform.release(),
         "hypervisor": "hypervisor" in flags,
         "loadavg_start": read("/proc/loadavg").split()[:3],
-        "busy_cpus_before": busy_cpus(),
     }
     l3 = read("/sys/devices/system/cpu/cpu0/cache/index3/size").strip()
     if l3:
@@ -120,15 +125,56 @@ def openblas_facts(flags):
         return {"openblas_lib": lib}
 
 
-def run(cmd, log_path):
-    """Runs cmd; returns (stdout, returncode, wall seconds, peak RSS bytes of the child)."""
+def wait_quiet():
+    if WAIT_QUIET <= 0:
+        return None
     t0 = time.time()
+    while True:
+        b = busy_cpus(5.0)
+        if b < 0.3:
+            say(f"machine quiet ({b} cpus busy) after {time.time() - t0:.0f} s")
+            return round(time.time() - t0)
+        if time.time() - t0 > WAIT_QUIET:
+            say(f"still {b} cpus busy after waiting {WAIT_QUIET:.0f} s; starting anyway")
+            return round(time.time() - t0)
+
+
+def membw():
+    """Builds and runs Benchmarks/membw.c; returns its output lines."""
+    exe = os.path.join(RESULTS_DIR, "membw")
+    src = os.path.join(ROOT, "Benchmarks", "membw.c")
+    for cc in ("clang", "cc", "gcc"):
+        try:
+            r = subprocess.run([cc, "-O3", "-march=native", "-pthread", src, "-o", exe], capture_output=True,
+                               timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if r.returncode == 0:
+            break
+    else:
+        return ["(could not compile Benchmarks/membw.c)"]
+    r = subprocess.run([exe, "2", str(THREADS), "5"], capture_output=True, text=True, timeout=600)
+    return r.stdout.strip().splitlines()
+
+
+def cpu_snapshot():
+    v = [int(x) for x in read("/proc/stat").splitlines()[0].split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(v) - v[3] - v[4]) / hz  # busy CPU-seconds since boot
+
+
+def run(cmd, log_path):
+    """Runs cmd; returns (stdout, returncode, wall seconds, peak RSS bytes of the child,
+    CPUs used by other processes on average while it ran)."""
+    t0, b0 = time.time(), cpu_snapshot()
     with open(log_path, "w") as err:
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         out = p.stdout.read()
         _, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
-    return out, p.returncode, time.time() - t0, usage.ru_maxrss * 1024
+    wall, busy = time.time() - t0, cpu_snapshot() - b0
+    other = max(0.0, (busy - usage.ru_utime - usage.ru_stime) / max(wall, 1e-9))
+    return out, p.returncode, wall, usage.ru_maxrss * 1024, round(other, 2)
 
 
 def model_dir(name):
@@ -146,21 +192,22 @@ def bench_smol(mdir, tag):
     cmd = [SMOL, "bench", "--model", mdir, "--prompt-tokens", str(P), "--gen-tokens", str(G),
            "--repeats", str(R), "--threads", str(THREADS), "--json"]
     say(f"  smol:      {' '.join(cmd)}")
-    out, rc, wall, _ = run(cmd, os.path.join(RESULTS_DIR, f"{tag}.smol.stderr"))
+    out, rc, wall, _, other = run(cmd, os.path.join(RESULTS_DIR, f"{tag}.smol.stderr"))
     if rc != 0:
         say(f"  smol FAILED (exit {rc}); stderr in {RESULTS_DIR}/{tag}.smol.stderr")
         return None
     line = [l for l in out.splitlines() if l.strip().startswith("{")][-1]
     res = json.loads(line)
     res["wall_seconds"] = wall
-    say(f"             done in {wall:.0f} s")
+    res["other_cpus_busy"] = other
+    say(f"             done in {wall:.0f} s; other work used {other} cpus meanwhile")
     return res
 
 
 def bench_llama(gguf, tag, extra, label):
     cmd = [LLAMA_BENCH, "-m", gguf, "-t", str(THREADS), "-r", str(R), "-o", "json"] + extra
     say(f"  llama.cpp: {' '.join(cmd)}")
-    out, rc, wall, rss = run(cmd, os.path.join(RESULTS_DIR, f"{tag}.llama{label}.stderr"))
+    out, rc, wall, rss, other = run(cmd, os.path.join(RESULTS_DIR, f"{tag}.llama{label}.stderr"))
     if rc != 0:
         say(f"  llama-bench FAILED (exit {rc}); stderr in {RESULTS_DIR}/{tag}.llama{label}.stderr")
         return None
@@ -171,8 +218,8 @@ def bench_llama(gguf, tag, extra, label):
         with open(os.path.join(RESULTS_DIR, f"{tag}.llama{label}.stdout"), "w") as f:
             f.write(out)
         return None
-    say(f"             done in {wall:.0f} s")
-    return {"rows": rows, "peak_rss_bytes": rss, "wall_seconds": wall}
+    say(f"             done in {wall:.0f} s; other work used {other} cpus meanwhile")
+    return {"rows": rows, "peak_rss_bytes": rss, "wall_seconds": wall, "other_cpus_busy": other}
 
 
 def pick(rows, n_prompt, n_gen, n_depth=0):
@@ -201,6 +248,14 @@ def main():
         say(f"llama-bench not found at {LLAMA_BENCH}: smol's numbers only. Build llama.cpp and the GGUFs with")
         say("  Benchmarks/build_llama_cpp.sh        (BENCH_WORK=dir to put it elsewhere; then LLAMA_BENCH=path)")
     say()
+    facts["waited_for_quiet_seconds"] = wait_quiet()
+    facts["busy_cpus_start"] = busy_cpus(2.0)
+    if MEMBW:
+        say("-- memory bandwidth (Benchmarks/membw.c)")
+        facts["membw"] = membw()
+        for line in facts["membw"]:
+            say("  " + line)
+        say()
 
     results = []
     for name in MODELS:
@@ -244,8 +299,11 @@ def report(facts, results):
         say(f"openblas: core {facts['openblas_core']} ({facts['openblas_config']})")
     say(f"load avg: {' '.join(facts['loadavg_start'])} at start, {' '.join(facts['loadavg_end'])} at end"
         " (1/5/15 min)")
-    say(f"busy:     {facts['busy_cpus_before']} of {facts['online_cpus']} cpus busy with other work just before"
-        " the run" + ("  <-- WARNING: numbers are not clean" if facts["busy_cpus_before"] > 0.3 else ""))
+    b = facts["busy_cpus_start"]
+    say(f"busy:     {b} of {facts['online_cpus']} cpus busy with other work just before the run"
+        + ("  <-- WARNING: numbers are not clean" if b > 0.3 else ""))
+    for line in facts.get("membw", []):
+        say(f"membw:    {line}")
     llama_rows = [e["llama"]["rows"][0] for e in results if e.get("llama") and e["llama"]["rows"]]
     if llama_rows:
         r0 = llama_rows[0]
@@ -255,7 +313,7 @@ def report(facts, results):
 
     pp, tg = f"pp{P}", f"tg{G}"
     head = (f"{'model':<24} {'engine':<10} {pp + ' t/s':>16} {tg + ' t/s':>14} {'TTFT s':>8} {'load s':>7} "
-            f"{'peak RSS MB':>12} {'weights MB':>11} {'KV MB':>8} {'RSS-W-KV':>9}")
+            f"{'peak RSS MB':>12} {'weights MB':>11} {'KV MB':>8} {'RSS-W-KV':>9} {'other':>6}")
     say("== results (t/s = tokens per second; smol: median of repeats; llama.cpp: mean ± stddev)")
     say(head)
     say("-" * len(head))
@@ -269,7 +327,7 @@ def report(facts, results):
             w, kv, rss = s["weights_bytes"], s["kv_cache_bytes"], s["peak_rss_bytes"]
             say(f"{name:<24} {'smol':<10} {s['prefill_tokens_per_second']:>16.1f} {s['decode_tokens_per_second']:>14.2f} "
                 f"{s['time_to_first_token_seconds']:>8.3f} {s['load_seconds']:>7.2f} {rss / MB:>12.0f} "
-                f"{w / MB:>11.0f} {kv / MB:>8.1f} {(rss - w - kv) / MB:>9.0f}")
+                f"{w / MB:>11.0f} {kv / MB:>8.1f} {(rss - w - kv) / MB:>9.0f} {s['other_cpus_busy']:>6.2f}")
         else:
             say(f"{name:<24} {'smol':<10} FAILED")
         name = ""
@@ -285,11 +343,14 @@ def report(facts, results):
         tgs = f"{rt['avg_ts']:.2f} ± {rt['stddev_ts']:.2f}" if rt else "-"
         ttft = f"~{P / rp['avg_ts']:.3f}" if rp else "-"
         say(f"{name:<24} {'llama.cpp':<10} {pps:>16} {tgs:>14} {ttft:>8} {'-':>7} {rss / MB:>12.0f} "
-            f"{fmt(w and w / MB, '.0f'):>11} {kv / MB:>8.1f} {fmt(w and (rss - w - kv) / MB, '.0f'):>9}")
+            f"{fmt(w and w / MB, '.0f'):>11} {kv / MB:>8.1f} {fmt(w and (rss - w - kv) / MB, '.0f'):>9} "
+            f"{lb['other_cpus_busy']:>6.2f}")
         ld = e.get("llama_depth")
         rd = pick(ld["rows"], 0, G, P) if ld else None
         if rd:
-            say(f"{'':<24} {'llama@d' + str(P):<10} {'':>16} {rd['avg_ts']:.2f} ± {rd['stddev_ts']:.2f}".rstrip())
+            tgd = f"{rd['avg_ts']:.2f} ± {rd['stddev_ts']:.2f}"
+            say(f"{'':<24} {'llama@d' + str(P):<10} {'':>16} {tgd:>14} {'':>8} {'':>7} {ld['peak_rss_bytes'] / MB:>12.0f} "
+                f"{'':>11} {'':>8} {'':>9} {ld['other_cpus_busy']:>6.2f}")
         if s and (rp or rt):
             rpp = f"{s['prefill_tokens_per_second'] / rp['avg_ts']:.2f}x" if rp else "-"
             rtg = f"{s['decode_tokens_per_second'] / rt['avg_ts']:.2f}x" if rt else "-"
@@ -301,6 +362,8 @@ def report(facts, results):
     say("       from an empty context (TG_AT_DEPTH=1 adds llama-bench -d for the like-for-like number).")
     say("       KV MB: smol reports its cache (float32, capacity prompt+gen+1); llama.cpp's is an f16 estimate for")
     say(f"       its largest test context ({max(P, G)} tokens). Peak RSS includes the mmapped weight pages touched.")
+    say("       other: CPUs used on average by other processes while that engine's command ran (0 = clean; on 2")
+    say("       cores, anything near 1 can halve a 2-thread run: both engines' thread pools wait on each other).")
     say()
     say("== raw")
     for e in results:
@@ -315,7 +378,8 @@ def report(facts, results):
                                               "samples_ts", "model_size", "model_n_params", "type_k", "n_batch",
                                               "n_ubatch", "flash_attn")}
                 say(f"{key} {e['model']}: {json.dumps(keep)}")
-            say(f"{key} {e['model']}: peak_rss_bytes={lb['peak_rss_bytes']} wall_seconds={lb['wall_seconds']:.1f}")
+            say(f"{key} {e['model']}: peak_rss_bytes={lb['peak_rss_bytes']} wall_seconds={lb['wall_seconds']:.1f} "
+                f"other_cpus_busy={lb['other_cpus_busy']}")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ typedef struct {
     float *y;
     size_t n, dim;
     float eps;
+    _Atomic size_t next;
 } rms_ctx;
 
 static void rms_task(void *p, int ith, int nth) {
     rms_ctx *c = p;
     size_t r0, r1;
-    smol_split(c->n, ith, nth, &r0, &r1);
+    (void)ith; (void)nth;
+    while (smol_claim(&c->next, c->n, 1, &r0, &r1))
     for (size_t r = r0; r < r1; r++) {
         const float *x = c->x + r * c->dim;
         float *y = c->y + r * c->dim;
@@ -26,7 +28,7 @@ static void rms_task(void *p, int ith, int nth) {
 
 void smol_rmsnorm(smol_pool *pool, const float *x, const float *w, float *y, size_t n,
                   size_t dim, float eps) {
-    rms_ctx c = {x, w, y, n, dim, eps};
+    rms_ctx c = {x, w, y, n, dim, eps, 0};
     if (n == 1) rms_task(&c, 0, 1);  // one row: not worth a thread hand-off
     else smol_pool_run(pool, rms_task, &c);
 }
@@ -35,12 +37,14 @@ typedef struct {
     float *g;
     const float *u;
     size_t n;
+    _Atomic size_t next;
 } silu_ctx;
 
 static void silu_task(void *p, int ith, int nth) {
     silu_ctx *c = p;
     size_t i0, i1;
-    smol_split(c->n, ith, nth, &i0, &i1);
+    (void)ith; (void)nth;
+    while (smol_claim(&c->next, c->n, 4096, &i0, &i1))
     for (size_t i = i0; i < i1; i++) {
         float g = c->g[i];
         c->g[i] = g / (1.0f + expf(-g)) * c->u[i];
@@ -48,7 +52,7 @@ static void silu_task(void *p, int ith, int nth) {
 }
 
 void smol_silu_mul(smol_pool *pool, float *gate, const float *up, size_t n) {
-    silu_ctx c = {gate, up, n};
+    silu_ctx c = {gate, up, n, 0};
     if (n < 16384) silu_task(&c, 0, 1);
     else smol_pool_run(pool, silu_task, &c);
 }

@@ -18,35 +18,38 @@ typedef struct {
     size_t n, rows, cols;
     float *scratch;
     size_t scratch_per_thread;
+    size_t chunk;  // rows per claim: a multiple of 16 that fits the scratch
+    _Atomic size_t next;
 } gemm_ctx;
 
 static void gemm_task(void *p, int ith, int nth) {
     gemm_ctx *c = p;
-    // Split rows in multiples of 16 so every thread's sgemm sees aligned, full panels.
-    size_t blocks = (c->rows + 15) / 16, b0, b1;
-    smol_split(blocks, ith, nth, &b0, &b1);
-    size_t r0 = b0 * 16, r1 = b1 * 16 < c->rows ? b1 * 16 : c->rows;
-    if (r0 >= r1) return;
+    (void)nth;
     size_t esize = c->dt == SMOL_F32 ? 4 : 2;
-    if (c->dt == SMOL_F32) {
-        cblas_sgemm(SMOL_CBLAS_ROW_MAJOR, SMOL_CBLAS_NO_TRANS, SMOL_CBLAS_TRANS, (int)c->n, (int)(r1 - r0),
-                    (int)c->cols, 1.0f, c->X, (int)c->cols, (const float *)c->W + r0 * c->cols, (int)c->cols,
-                    0.0f, c->Y + r0, (int)c->rows);
-        return;
-    }
     float *scratch = c->scratch + (size_t)ith * c->scratch_per_thread;
-    size_t block = c->scratch_per_thread / c->cols;
-    if (block < 1) block = 1;
-    for (size_t r = r0; r < r1; r += block) {
-        size_t rb = r1 - r < block ? r1 - r : block;
-        smol_convert_to_f32((const char *)c->W + r * c->cols * esize, c->dt, scratch, rb * c->cols);
-        cblas_sgemm(SMOL_CBLAS_ROW_MAJOR, SMOL_CBLAS_NO_TRANS, SMOL_CBLAS_TRANS, (int)c->n, (int)rb, (int)c->cols,
-                    1.0f, c->X, (int)c->cols, scratch, (int)c->cols, 0.0f, c->Y + r, (int)c->rows);
+    size_t r0, r1;
+    while (smol_claim(&c->next, c->rows, c->chunk, &r0, &r1)) {
+        const float *w;
+        if (c->dt == SMOL_F32) {
+            w = (const float *)c->W + r0 * c->cols;
+        } else {
+            smol_convert_to_f32((const char *)c->W + r0 * c->cols * esize, c->dt, scratch, (r1 - r0) * c->cols);
+            w = scratch;
+        }
+        cblas_sgemm(SMOL_CBLAS_ROW_MAJOR, SMOL_CBLAS_NO_TRANS, SMOL_CBLAS_TRANS, (int)c->n, (int)(r1 - r0),
+                    (int)c->cols, 1.0f, c->X, (int)c->cols, w, (int)c->cols, 0.0f, c->Y + r0, (int)c->rows);
     }
 }
 
 void smol_gemm(smol_pool *pool, const void *W, smol_dtype dt, const float *X, size_t n, size_t rows,
                size_t cols, float *Y, float *scratch, size_t scratch_per_thread) {
-    gemm_ctx c = {W, dt, X, Y, n, rows, cols, scratch, scratch_per_thread};
+    int nth = smol_pool_size(pool);
+    // About four claims per thread, in whole 16-row panels that fit one thread's scratch.
+    size_t chunk = smol_chunk(rows, nth, 4, 16);
+    size_t fit = scratch_per_thread / cols / 16 * 16;
+    if (fit < 16) fit = scratch_per_thread / cols;
+    if (fit < 1) fit = 1;
+    if (chunk > fit) chunk = fit;
+    gemm_ctx c = {W, dt, X, Y, n, rows, cols, scratch, scratch_per_thread, chunk, 0};
     smol_pool_run(pool, gemm_task, &c);
 }

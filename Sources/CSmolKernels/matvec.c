@@ -177,46 +177,48 @@ typedef struct {
     const smol_matvec_job *jobs;
     int njobs;
     const float *x;  // [n, cols]
-    size_t n, cols, total_rows;
+    size_t n, cols, total_rows, chunk;
+    _Atomic size_t next;
 } multi_ctx;
 
-// Rows of all jobs are concatenated and split evenly across threads, in blocks of 4 rows.
+// Rows of all jobs are concatenated and claimed in chunks (multiples of 4 rows).
 static void multi_task(void *p, int ith, int nth) {
     multi_ctx *c = p;
-    size_t blocks = (c->total_rows + 3) / 4, b0, b1;
-    smol_split(blocks, ith, nth, &b0, &b1);
-    size_t lo = b0 * 4, hi = b1 * 4 < c->total_rows ? b1 * 4 : c->total_rows;
-    size_t base = 0;
+    (void)ith; (void)nth;
     float *wrow = NULL;
-    for (int j = 0; j < c->njobs && lo < hi; j++) {
-        const smol_matvec_job *job = &c->jobs[j];
-        size_t s = lo > base ? lo - base : 0;
-        size_t e = hi - base < job->rows ? hi - base : job->rows;
-        if (hi > base && s < job->rows && s < e) {
-            if (c->n == 1) {
-                smol_matvec_range(job->W, job->dtype, c->x, job->y, s, e, c->cols);
-            } else {
-                // Batch: convert each weight row once, then dot it with every input row.
-                if (!wrow) wrow = malloc(c->cols * sizeof(float));
-                if (!wrow) return;
-                const char *Wb = job->W;
-                for (size_t r = s; r < e; r++) {
-                    smol_convert_to_f32(Wb + r * c->cols * dtype_size(job->dtype), job->dtype,
-                                        wrow, c->cols);
-                    for (size_t t = 0; t < c->n; t++)
-                        job->y[t * job->rows + r] = smol_dot_f32(wrow, c->x + t * c->cols, c->cols);
+    size_t lo, hi;
+    while (smol_claim(&c->next, c->total_rows, c->chunk, &lo, &hi)) {
+        size_t base = 0;
+        for (int j = 0; j < c->njobs && base < hi; j++) {
+            const smol_matvec_job *job = &c->jobs[j];
+            size_t s = lo > base ? lo - base : 0;
+            size_t e = hi - base < job->rows ? hi - base : job->rows;
+            if (s < e) {
+                if (c->n == 1) {
+                    smol_matvec_range(job->W, job->dtype, c->x, job->y, s, e, c->cols);
+                } else {
+                    // Batch: convert each weight row once, then dot it with every input row.
+                    if (!wrow) wrow = malloc(c->cols * sizeof(float));
+                    if (!wrow) return;
+                    const char *Wb = job->W;
+                    for (size_t r = s; r < e; r++) {
+                        smol_convert_to_f32(Wb + r * c->cols * dtype_size(job->dtype), job->dtype, wrow, c->cols);
+                        for (size_t t = 0; t < c->n; t++)
+                            job->y[t * job->rows + r] = smol_dot_f32(wrow, c->x + t * c->cols, c->cols);
+                    }
                 }
             }
+            base += job->rows;
         }
-        base += job->rows;
     }
     free(wrow);
 }
 
 void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X,
                        size_t n, size_t cols) {
-    multi_ctx c = {jobs, njobs, X, n, cols, 0};
+    multi_ctx c = {jobs, njobs, X, n, cols, 0, 0, 0};
     for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
+    c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);
     smol_pool_run(pool, multi_task, &c);
 }
 
@@ -230,18 +232,20 @@ typedef struct {
     smol_dtype dt;
     float *dst;
     size_t rows, cols;
+    _Atomic size_t next;
 } convert_ctx;
 
 static void convert_task(void *p, int ith, int nth) {
     convert_ctx *c = p;
     size_t r0, r1;
-    smol_split(c->rows, ith, nth, &r0, &r1);
+    (void)ith; (void)nth;
+    while (smol_claim(&c->next, c->rows, 16, &r0, &r1))
     smol_convert_to_f32((const char *)c->W + r0 * c->cols * dtype_size(c->dt), c->dt,
                         c->dst + r0 * c->cols, (r1 - r0) * c->cols);
 }
 
 void smol_convert_rows_parallel(smol_pool *pool, const void *W, smol_dtype dt, float *dst,
                                 size_t rows, size_t cols) {
-    convert_ctx c = {W, dt, dst, rows, cols};
+    convert_ctx c = {W, dt, dst, rows, cols, 0};
     smol_pool_run(pool, convert_task, &c);
 }

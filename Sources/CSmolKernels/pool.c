@@ -1,11 +1,18 @@
 // A small persistent thread pool. Decode issues a few hundred short parallel jobs per token,
-// so dispatch must cost microseconds: workers spin on a generation counter for a short
-// while, then sleep on a condition variable so they never compete with OpenBLAS threads.
+// so dispatch must cost microseconds: workers spin on a job counter for a short while, then
+// sleep on a condition variable so they never compete with other work for long.
+//
+// Robust under load: tasks claim work in chunks from a shared counter (smol_claim), so any
+// subset of threads can finish a job. The caller works too, then closes the job; a worker that
+// wakes after that skips it instead of making the caller wait for a descheduled thread.
 #define _GNU_SOURCE
 #include "smol_kernels.h"
+#include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #if defined(__x86_64__)
@@ -15,11 +22,15 @@
 #define SMOL_PAUSE() ((void)0)
 #endif
 
+// state: bits 0-15 workers inside the job, bit 16 closed, bits 17+ job generation.
+#define ACTIVE_MASK 0xFFFFull
+#define CLOSED_BIT (1ull << 16)
+#define GEN_SHIFT 17
+
 struct smol_pool {
     int n;
     pthread_t *threads;
-    _Atomic unsigned long generation;
-    _Atomic int remaining;
+    _Atomic uint64_t state;
     _Atomic int stop;
     smol_task_fn fn;
     void *ctx;
@@ -39,34 +50,49 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static inline uint64_t gen_of(uint64_t s) { return s >> GEN_SHIFT; }
+
 static void *worker_main(void *p) {
     worker_arg arg = *(worker_arg *)p;
     free(p);
     smol_pool *pool = arg.pool;
     smol_flush_denormals();
-    unsigned long seen = 0;
+    uint64_t seen = 0;
     for (;;) {
-        // Spin up to ~1 ms for the next job, then sleep.
+        // Spin up to ~0.3 ms for the next job (yielding, so an oversubscribed core goes to
+        // whoever needs it), then sleep.
         double deadline = 0;
         unsigned spins = 0;
-        while (atomic_load_explicit(&pool->generation, memory_order_acquire) == seen &&
+        while (gen_of(atomic_load_explicit(&pool->state, memory_order_acquire)) == seen &&
                !atomic_load_explicit(&pool->stop, memory_order_acquire)) {
             SMOL_PAUSE();
-            if ((++spins & 1023) == 0) {
+            if ((++spins & 255) == 0) {
+                sched_yield();
                 double t = now_seconds();
-                if (deadline == 0) deadline = t + 1e-3;
+                if (deadline == 0) deadline = t + 3e-4;
                 else if (t > deadline) {
                     pthread_mutex_lock(&pool->mu);
-                    while (atomic_load(&pool->generation) == seen && !atomic_load(&pool->stop))
+                    while (gen_of(atomic_load(&pool->state)) == seen && !atomic_load(&pool->stop))
                         pthread_cond_wait(&pool->cv, &pool->mu);
                     pthread_mutex_unlock(&pool->mu);
                 }
             }
         }
         if (atomic_load(&pool->stop)) break;
-        seen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+        uint64_t s = atomic_load_explicit(&pool->state, memory_order_acquire);
+        seen = gen_of(s);
+        // Join unless the caller already closed this job.
+        int joined = 0;
+        while (gen_of(s) == seen && !(s & CLOSED_BIT)) {
+            if (atomic_compare_exchange_weak_explicit(&pool->state, &s, s + 1, memory_order_acq_rel,
+                                                      memory_order_acquire)) {
+                joined = 1;
+                break;
+            }
+        }
+        if (!joined) continue;
         pool->fn(pool->ctx, arg.index, pool->n);
-        atomic_fetch_sub_explicit(&pool->remaining, 1, memory_order_acq_rel);
+        atomic_fetch_sub_explicit(&pool->state, 1, memory_order_acq_rel);
     }
     return NULL;
 }
@@ -142,13 +168,20 @@ void smol_pool_run(smol_pool *pool, smol_task_fn fn, void *ctx) {
     pthread_mutex_lock(&pool->run_mu);
     pool->fn = fn;
     pool->ctx = ctx;
-    atomic_store_explicit(&pool->remaining, pool->n - 1, memory_order_release);
+    uint64_t gen = gen_of(atomic_load(&pool->state)) + 1;
     pthread_mutex_lock(&pool->mu);
-    atomic_fetch_add_explicit(&pool->generation, 1, memory_order_acq_rel);
+    atomic_store_explicit(&pool->state, gen << GEN_SHIFT, memory_order_release);
     pthread_cond_broadcast(&pool->cv);
     pthread_mutex_unlock(&pool->mu);
     fn(ctx, 0, pool->n);
-    while (atomic_load_explicit(&pool->remaining, memory_order_acquire) > 0) SMOL_PAUSE();
+    // Close the job, then wait only for workers that joined it (they are running).
+    uint64_t s = atomic_fetch_or_explicit(&pool->state, CLOSED_BIT, memory_order_acq_rel) | CLOSED_BIT;
+    unsigned spins = 0;
+    while ((s & ACTIVE_MASK) != 0) {
+        SMOL_PAUSE();
+        if ((++spins & 255) == 0) sched_yield();
+        s = atomic_load_explicit(&pool->state, memory_order_acquire);
+    }
     pthread_mutex_unlock(&pool->run_mu);
     restore_fp(saved);
 }
