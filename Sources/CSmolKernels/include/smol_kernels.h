@@ -94,6 +94,13 @@ void smol_attention(smol_pool *pool, const float *q, const float *kc, const floa
                     float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv,
                     size_t head_dim, size_t cache_stride, float scale, float *scratch);
 
+// Prefill variant for many queries: per (head, block of 64 queries) through sgemm.
+// scratch: nthreads * scratch_per_thread floats, scratch_per_thread >= smol_attention_prefill_scratch(nq, pos0).
+size_t smol_attention_prefill_scratch(size_t nq, size_t pos0);
+void smol_attention_prefill(smol_pool *pool, const float *q, const float *kc, const float *vc, float *out,
+                            size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
+                            size_t cache_stride, float scale, float *scratch, size_t scratch_per_thread);
+
 // ---- Small helpers -------------------------------------------------------------------
 // Index of the largest value (first on ties); -1 if a NaN or Inf is present.
 long smol_argmax_checked(const float *x, size_t n);

@@ -48,7 +48,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private var downGroups: [MatvecGroup] = []
     private var lmHeadGroup: MatvecGroup! = nil
 
-    public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, maxChunk: Int = 256) throws {
+    public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, maxChunk: Int = 512) throws {
         self.config = config
         self.weights = weights
         w = try TransformerWeights(config: config, weights: weights)
@@ -119,6 +119,10 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         rope.fill(start: pos0, count: n, cos: cosT.p, sin: sinT.p)
         let scale = 1 / Float(c.headDim).squareRoot()
+        let perThread = smol_attention_prefill_scratch(n, pos0)
+        if n >= Self.blasAttentionMin && attnScratch.count < ctx.threads * perThread {
+            attnScratch = Buffer(ctx.threads * perThread)
+        }
         for (l, lw) in w.layers.enumerated() {
             lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
             if n <= MatMul.blasThreshold {
@@ -133,8 +137,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 smol_rope(k.p, n, c.numKVHeads, c.headDim, cosT.p, sinT.p)
             }
             cache.store(layer: l, start: pos0, n: n, k: k.p, v: v.p)
-            smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
-                           c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p)
+            if n >= Self.blasAttentionMin {
+                smol_attention_prefill(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
+                                       c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p, perThread)
+            } else {
+                smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
+                               c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p)
+            }
             if n <= MatMul.blasThreshold { oGroups[l].run(ctx, x: attn.p, n: n) } else { linear(lw.o, attn.p, n, proj.p) }
             smol_add_inplace(x.p, proj.p, n * h)
             lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
@@ -165,6 +174,9 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     public var threads: Int { ctx.threads }
+
+    /// From this many queries on, attention runs through BLAS.
+    static let blasAttentionMin = 16
 
     /// Per-thread staging for widened weight rows: ~2 MB (L2-sized blocks), at least one row.
     static func scratchPerThread(cols: Int) -> Int { max(cols * 16, 512 * 1024) }
