@@ -40,7 +40,7 @@ public struct ProgressLine {
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let line = String(format: "\r[%@] %d/%d  %.2f items/s  acc %.1f%%  eta %.0fs ", bar, done, total, rate,
                           done > 0 ? 100 * Double(correct) / Double(done) : 0, eta)
-        FileHandle.standardError.write(line.data(using: .utf8)!)
-        if done == total { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        FileHandle.standardError.write(Data(line.utf8))
+        if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }

@@ -39,7 +39,7 @@ struct Chat: AsyncParsableCommand {
         let out = FileHandle.standardOutput
         printErr("chatting with \(m.directory) — /think, /no_think, /reset, /exit")
         while true {
-            out.write("> ".data(using: .utf8)!)
+            out.write(Data("> ".utf8))
             guard let line = readLine(strippingNewline: true) else { break }
             let text = line.trimmingCharacters(in: .whitespaces)
             switch text {
@@ -52,10 +52,10 @@ struct Chat: AsyncParsableCommand {
             }
             var display = ThinkingDisplay(hide: hideThinking)
             let (reply, summary) = try session.send(.user(line)) { t in
-                out.write(display.feed(t).data(using: .utf8)!)
+                out.write(Data(display.feed(t).utf8))
                 return true
             }
-            out.write((display.finish() + "\n").data(using: .utf8)!)
+            out.write(Data((display.finish() + "\n").utf8))
             for call in reply.toolCalls { printErr("tool call: \(call.name)(\(call.arguments))") }
             if verbose {
                 printErr(String(format: "[%d prompt tokens, %d from cache; %.1f tok/s decode]",

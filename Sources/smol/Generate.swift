@@ -52,10 +52,10 @@ struct Generate: AsyncParsableCommand {
         let out = FileHandle.standardOutput
         var display = ThinkingDisplay(hide: hideThinking)
         let summary = try m.generator.run(req, cache: cache) { _, text in
-            if !json && !text.isEmpty { out.write(display.feed(text).data(using: .utf8)!) }
+            if !json && !text.isEmpty { out.write(Data(display.feed(text).utf8)) }
             return true
         }
-        if !json { out.write(display.finish().data(using: .utf8)!) }
+        if !json { out.write(Data(display.finish().utf8)) }
         if json {
             let obj: [String: Any] = [
                 "prompt_ids": promptIds, "ids": summary.tokens, "text": summary.text,
@@ -66,9 +66,9 @@ struct Generate: AsyncParsableCommand {
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             out.write(data)
-            out.write("\n".data(using: .utf8)!)
+            out.write(Data("\n".utf8))
         } else {
-            out.write("\n".data(using: .utf8)!)
+            out.write(Data("\n".utf8))
         }
         if verbose {
             printErr(String(format: "prompt %d tokens, prefill %.1f tok/s; generated %d tokens, decode %.1f tok/s; first token %.3f s; finish: %@; peak RSS %.0f MB",

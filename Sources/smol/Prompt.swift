@@ -22,7 +22,7 @@ struct Prompt: AsyncParsableCommand {
             let tok = try SmolTokenizers.Tokenizer(file: dir + "/tokenizer.json")
             print(try tok.encode(text, addSpecialTokens: false).map(String.init).joined(separator: ","))
         } else {
-            FileHandle.standardOutput.write(text.data(using: .utf8)!)
+            FileHandle.standardOutput.write(Data(text.utf8))
         }
     }
 }

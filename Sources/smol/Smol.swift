@@ -37,5 +37,5 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 func printErr(_ s: String) {
-    FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+    FileHandle.standardError.write(Data((s + "\n").utf8))
 }
