@@ -33,10 +33,13 @@ import Testing
         #expect(out.tokens == greedy)
     }
 
-    @Test func answersThroughTokenizer() throws {
+    /// What `smol generate "What is the capital of France?"` does: the model's own chat template.
+    @Test func answersThroughChatTemplate() throws {
         let m = try #require(Self.model, "default model missing: run scripts/setup.sh")
-        let prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
-        let ids = try m.tokenizer.encode(prompt, addSpecialTokens: true)
+        let builder = try #require(m.prompt, "the default model has a chat template")
+        let prompt = try builder.render([.user("What is the capital of France?")])
+        #expect(prompt.hasSuffix("<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"))
+        let ids = try m.tokenizer.encode(prompt, addSpecialTokens: false)
         let req = GenerationRequest(promptIds: ids, maxTokens: 20, sampling: SamplingParameters(), eosTokenIds: m.eosTokenIds)
         let out = try m.generator.run(req, cache: nil)
         #expect(out.text.contains("Paris"))
