@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "SmolKernels", dependencies: ["CSmolKernels", "CBLAS"]),
         .target(name: "SmolJSON"),
         .target(name: "SmolWeights", dependencies: ["SmolJSON"]),
-        .target(name: "SmolTokenizers"),
+        .target(name: "SmolTokenizers", dependencies: ["SmolJSON"]),
         .target(name: "SmolTemplates", dependencies: ["SmolJSON"]),
         .target(name: "SmolRuntime", dependencies: ["SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates"]),
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),

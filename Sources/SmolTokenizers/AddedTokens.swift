@@ -40,18 +40,21 @@ struct AddedTokenSplitter: Sendable {
         let n = text.count
         while i < n {
             guard let cands = byFirst[text[i]] else { i += 1; continue }
+            // Longest match at i (leftmost-longest). A single_word token that fails its word
+            // test is dropped and scanning resumes after it, as in tokenizers (no shorter token
+            // is tried at the same position).
             var matched: (Int, AddedToken)? = nil
             for (sc, tok) in cands where i + sc.count <= n && text[i..<(i + sc.count)].elementsEqual(sc) {
-                if tok.singleWord {
-                    let beforeOK = i == 0 || !CharClass.isAlphanumeric(text[i - 1]) && text[i - 1] != "_"
-                    let end = i + sc.count
-                    let afterOK = end == n || !CharClass.isAlphanumeric(text[end]) && text[end] != "_"
-                    guard beforeOK && afterOK else { continue }
-                }
                 matched = (sc.count, tok)
                 break
             }
             guard let (len, tok) = matched else { i += 1; continue }
+            if tok.singleWord {
+                let beforeOK = i == 0 || !CharClass.isAlphanumeric(text[i - 1]) && text[i - 1] != "_"
+                let end = i + len
+                let afterOK = end == n || !CharClass.isAlphanumeric(text[end]) && text[end] != "_"
+                guard beforeOK && afterOK else { i += len; continue }
+            }
             var start = i, end = i + len
             if tok.lstrip { while start > textStart && CharClass.isWhitespace(text[start - 1]) { start -= 1 } }
             if tok.rstrip { while end < n && CharClass.isWhitespace(text[end]) { end += 1 } }

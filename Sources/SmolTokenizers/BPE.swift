@@ -12,41 +12,51 @@ final class BPEModel: @unchecked Sendable {
     let byteFallback: Bool
     let unkId: Int?
     let fuseUnk: Bool
+    /// The model's own vocabulary (no added tokens), keyed by exact scalars: `String`
+    /// keys compare by canonical equivalence ("\u{E9}" == "e\u{301}").
+    private let modelVocab: [[Unicode.Scalar]: Int]
     /// Fast lookup of single-scalar tokens below U+0800 (all byte-level symbols).
     private let smallScalarId: [Int32]
-    private var cache: [String: [Int]] = [:]
+    private var cache: [[Unicode.Scalar]: [Int]] = [:]
     private let cacheLock = NSLock()
     static let cacheCapacity = 10_000
-    private let byteTokens: [Int]?  // <0x00>..<0xFF> when byte_fallback
+    private let byteTokens: [Int?]  // <0x00>..<0xFF> (nil when absent)
 
     init(json: [String: Any], addedTokens: [(String, Int)]) throws {
-        guard let v = json["vocab"] as? [String: Any] else { throw TokenizerError.missingField(component: "BPE model", field: "vocab") }
+        let v: [(String, Any)]
+        if let pairs = json["vocab_pairs"] as? [(String, Any)] { v = pairs }
+        else if let d = json["vocab"] as? [String: Any] { v = d.map { ($0.key, $0.value) } }
+        else { throw TokenizerError.missingField(component: "BPE model", field: "vocab") }
         for opt in ["continuing_subword_prefix", "end_of_word_suffix"] {
             if let s = json[opt] as? String, !s.isEmpty { throw TokenizerError.unsupportedOption(component: "BPE model", option: opt) }
         }
         if let d = json["dropout"] as? Double, d > 0 { throw TokenizerError.unsupportedOption(component: "BPE model", option: "dropout") }
         var vocab: [String: Int] = [:]
+        var modelVocab: [[Unicode.Scalar]: Int] = [:]
         vocab.reserveCapacity(v.count)
         for (tok, idv) in v {
             guard let id = (idv as? NSNumber)?.intValue, id >= 0 else {
                 throw TokenizerError.missingField(component: "BPE vocab entry '\(tok)'", field: "integer id")
             }
             vocab[tok] = id
+            modelVocab[Array(tok.unicodeScalars)] = id
         }
+        self.modelVocab = modelVocab
         for (tok, id) in addedTokens where vocab[tok] == nil { vocab[tok] = id }
-        let size = (vocab.values.max() ?? -1) + 1
+        let size = max(modelVocab.values.max() ?? -1, addedTokens.map(\.1).max() ?? -1) + 1
         var idToToken = [String?](repeating: nil, count: size)
-        for (tok, id) in vocab {
-            if let other = idToToken[id], other != tok, v[other] != nil, v[tok] != nil {
+        for (tok, idv) in v {
+            let id = (idv as! NSNumber).intValue
+            if let other = idToToken[id], !other.unicodeScalars.elementsEqual(tok.unicodeScalars) {
                 throw TokenizerError.duplicateTokenId(id: id, tokens: [other, tok].sorted())
             }
             idToToken[id] = tok
         }
+        for (tok, id) in addedTokens where idToToken[id] == nil { idToToken[id] = tok }
         self.idToToken = idToToken.map { $0 ?? "" }
         self.vocab = vocab
         var small = [Int32](repeating: -1, count: 0x800)
-        for (tok, id) in vocab {
-            let sc = tok.unicodeScalars
+        for (sc, id) in modelVocab {
             if sc.count == 1, let f = sc.first, f.value < 0x800 { small[Int(f.value)] = Int32(id) }
         }
         smallScalarId = small
@@ -63,9 +73,10 @@ final class BPEModel: @unchecked Sendable {
             } else if let p = m as? [String], p.count == 2 {
                 a = p[0]; b = p[1]
             } else { throw TokenizerError.badMerge(index: rank, text: "\(m)") }
-            guard let ia = vocab[a] else { throw TokenizerError.mergeUnknownToken(index: rank, token: a) }
-            guard let ib = vocab[b] else { throw TokenizerError.mergeUnknownToken(index: rank, token: b) }
-            guard let im = vocab[a + b] else { throw TokenizerError.mergeUnknownToken(index: rank, token: a + b) }
+            let sa = Array(a.unicodeScalars), sb = Array(b.unicodeScalars)
+            guard let ia = modelVocab[sa] else { throw TokenizerError.mergeUnknownToken(index: rank, token: a) }
+            guard let ib = modelVocab[sb] else { throw TokenizerError.mergeUnknownToken(index: rank, token: b) }
+            guard let im = modelVocab[sa + sb] else { throw TokenizerError.mergeUnknownToken(index: rank, token: a + b) }
             let key = UInt64(ia) << 32 | UInt64(ib)
             if merges[key] == nil { merges[key] = (Int32(rank), Int32(im)) }
         }
@@ -77,29 +88,20 @@ final class BPEModel: @unchecked Sendable {
             guard let id = vocab[unk] else { throw TokenizerError.missingField(component: "BPE model", field: "unk_token '\(unk)' in vocab") }
             unkId = id
         } else { unkId = nil }
-        if byteFallback {
-            var bytes: [Int] = []
-            for b in 0..<256 {
-                let name = String(format: "<0x%02X>", b)
-                guard let id = vocab[name] else { bytes = []; break }
-                bytes.append(id)
-            }
-            byteTokens = bytes.isEmpty ? nil : bytes
-        } else { byteTokens = nil }
+        let fallback = byteFallback
+        byteTokens = (0..<256).map { b in fallback ? modelVocab[Array(String(format: "<0x%02X>", b).unicodeScalars)] : nil }
     }
 
     var vocabSize: Int { idToToken.count }
 
     func tokenize(_ piece: Piece, into out: inout [Int]) {
         guard !piece.isEmpty else { return }
-        var v = String.UnicodeScalarView()
-        v.append(contentsOf: piece)
-        let key = String(v)
+        let key = piece
         cacheLock.lock()
         let hit = cache[key]
         cacheLock.unlock()
         if let hit { out.append(contentsOf: hit); return }
-        if ignoreMerges, let id = vocab[key] { out.append(id); return }
+        if ignoreMerges, let id = modelVocab[key] { out.append(id); return }
         let ids = merge(piece)
         if piece.count < 256 {
             cacheLock.lock()
@@ -110,24 +112,36 @@ final class BPEModel: @unchecked Sendable {
         out.append(contentsOf: ids)
     }
 
+    /// As tokenizers' `merge_word`: an unknown character stays pending until the next
+    /// vocabulary character or the end (byte-fallback bytes are emitted before it).
     private func initialSymbols(_ piece: Piece) -> [Int32] {
         var ids: [Int32] = []
         ids.reserveCapacity(piece.count)
-        var lastWasUnk = false
+        var pendingUnk = false
         for s in piece {
             var id: Int32 = -1
             if s.value < 0x800 { id = smallScalarId[Int(s.value)] }
-            else if let v = vocab[String(s)] { id = Int32(v) }
-            if id >= 0 { ids.append(id); lastWasUnk = false; continue }
-            if let bt = byteTokens {
-                for b in String(s).utf8 { ids.append(Int32(bt[Int(b)])) }
-                lastWasUnk = false
-            } else if let unk = unkId {
-                if !(fuseUnk && lastWasUnk) { ids.append(Int32(unk)) }
-                lastWasUnk = true
+            else if let v = modelVocab[[s]] { id = Int32(v) }
+            if id >= 0 {
+                if pendingUnk, let unk = unkId { ids.append(Int32(unk)) }
+                pendingUnk = false
+                ids.append(id)
+                continue
+            }
+            if byteFallback {
+                let bytes = Array(String(s).utf8)
+                if bytes.allSatisfy({ byteTokens[Int($0)] != nil }) {
+                    for b in bytes { ids.append(Int32(byteTokens[Int(b)]!)) }
+                    continue
+                }
+            }
+            if let unk = unkId {
+                if pendingUnk && !fuseUnk { ids.append(Int32(unk)) }
+                pendingUnk = true
             }
             // No unk token: the character is dropped, as in Hugging Face tokenizers.
         }
+        if pendingUnk, let unk = unkId { ids.append(Int32(unk)) }
         return ids
     }
 

@@ -30,6 +30,19 @@ enum CharClass {
     static func isWhitespace(_ s: Unicode.Scalar) -> Bool { of(s) == space }
     static func isAlphanumeric(_ s: Unicode.Scalar) -> Bool { of(s) & (letter | number) != 0 }
 
+    /// Oniguruma's Unicode `\w`, as tokenizers' Whitespace pre-tokenizer (`\w+|[^\w\s]+`) uses it:
+    /// Alphabetic, marks (Mn Mc Me), decimal digits (Nd), connector punctuation (Pc) and
+    /// Join_Control (ZWNJ, ZWJ). Not No: "\u{B2}", "\u{BD}", "\u{2460}" are not word characters.
+    static func isWordCharacter(_ s: Unicode.Scalar) -> Bool {
+        if s.isASCII { return of(s) & (letter | number) != 0 || s == "_" }
+        let p = s.properties
+        if p.isAlphabetic || p.isJoinControl { return true }
+        switch p.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true
+        default: return false
+        }
+    }
+
     /// Rust's char::is_ascii_punctuation or Unicode punctuation (HF's Punctuation pre-tokenizer).
     static func isPunctuation(_ s: Unicode.Scalar) -> Bool {
         if s.isASCII { return (0x21...0x2F).contains(s.value) || (0x3A...0x40).contains(s.value) || (0x5B...0x60).contains(s.value) || (0x7B...0x7E).contains(s.value) }

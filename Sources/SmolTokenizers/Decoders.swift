@@ -42,18 +42,19 @@ struct FuseDecoder: TokenDecoder {
 }
 
 struct StripDecoder: TokenDecoder {
-    let content: Character
+    let content: Unicode.Scalar
     let start: Int
     let stop: Int
     func decode(_ tokens: [String]) -> [String] {
+        // Scalars, as Rust chars: " \u{301}" is one Character but two chars.
         tokens.map { t in
-            var chars = Array(t)
+            var chars = Array(t.unicodeScalars)
             var s = 0
             while s < start && s < chars.count && chars[s] == content { s += 1 }
             chars.removeFirst(s)
             var e = 0
             while e < stop && !chars.isEmpty && chars.last == content { chars.removeLast(); e += 1 }
-            return String(chars)
+            var v = String.UnicodeScalarView(); v.append(contentsOf: chars); return String(v)
         }
     }
 }
@@ -61,17 +62,21 @@ struct StripDecoder: TokenDecoder {
 struct ReplaceDecoder: TokenDecoder {
     let pattern: String
     let content: String
-    func decode(_ tokens: [String]) -> [String] { tokens.map { $0.replacingOccurrences(of: pattern, with: content) } }
+    func decode(_ tokens: [String]) -> [String] { tokens.map { ScalarText.replace($0, pattern, content) } }
 }
 
 struct MetaspaceDecoder: TokenDecoder {
-    let replacement: Character
+    let replacement: Unicode.Scalar
     let prependScheme: String
+    /// As tokenizers: every replacement character of the first token is dropped (not only a
+    /// leading one) unless prepend_scheme is "never"; elsewhere it becomes a space.
     func decode(_ tokens: [String]) -> [String] {
         tokens.enumerated().map { i, t in
-            var s = t.replacingOccurrences(of: String(replacement), with: " ")
-            if i == 0 && prependScheme != "never" && s.hasPrefix(" ") { s.removeFirst() }
-            return s
+            var v = String.UnicodeScalarView()
+            for u in t.unicodeScalars {
+                if u != replacement { v.append(u) } else if i != 0 || prependScheme == "never" { v.append(" ") }
+            }
+            return String(v)
         }
     }
 }
@@ -90,7 +95,7 @@ enum DecoderFactory {
         case "ByteFallback": return ByteFallbackDecoder()
         case "Fuse": return FuseDecoder()
         case "Strip":
-            let c = (json["content"] as? String)?.first ?? " "
+            let c = (json["content"] as? String)?.unicodeScalars.first ?? " "
             return StripDecoder(content: c, start: json["start"] as? Int ?? 0, stop: json["stop"] as? Int ?? 0)
         case "Replace":
             let pattern = json["pattern"] as? [String: Any] ?? [:]
@@ -101,7 +106,7 @@ enum DecoderFactory {
         case "Metaspace":
             var scheme = json["prepend_scheme"] as? String ?? "always"
             if let add = json["add_prefix_space"] as? Bool, json["prepend_scheme"] == nil { scheme = add ? "always" : "never" }
-            return MetaspaceDecoder(replacement: (json["replacement"] as? String)?.first ?? "\u{2581}", prependScheme: scheme)
+            return MetaspaceDecoder(replacement: (json["replacement"] as? String)?.unicodeScalars.first ?? "\u{2581}", prependScheme: scheme)
         case "Sequence":
             let list = json["decoders"] as? [[String: Any]] ?? []
             return SequenceDecoder(steps: try list.compactMap { try make($0) })

@@ -15,6 +15,24 @@ struct SequenceNormalizer: Normalizer {
     func normalize(_ s: String) -> String { steps.reduce(s) { $1.normalize($0) } }
 }
 
+/// Literal replacement by Unicode scalars. Foundation's `replacingOccurrences` matches whole
+/// grapheme clusters, so " " is not found in " \u{301}" (space + combining accent).
+enum ScalarText {
+    static func replace(_ s: String, _ pattern: String, _ content: String) -> String {
+        let p = Array(pattern.unicodeScalars)
+        guard !p.isEmpty else { return s }
+        let t = Array(s.unicodeScalars), c = content.unicodeScalars
+        var out = String.UnicodeScalarView()
+        var i = 0
+        while i < t.count {
+            if t[i] == p[0], i + p.count <= t.count, t[i..<(i + p.count)].elementsEqual(p) {
+                out.append(contentsOf: c); i += p.count
+            } else { out.append(t[i]); i += 1 }
+        }
+        return String(out)
+    }
+}
+
 enum NormalizerFactory {
     static func make(_ json: [String: Any]?) throws -> Normalizer? {
         guard let json else { return nil }
@@ -43,7 +61,7 @@ enum NormalizerFactory {
             let pattern = json["pattern"] as? [String: Any] ?? [:]
             let content = json["content"] as? String ?? ""
             if let lit = pattern["String"] as? String {
-                return FunctionNormalizer { $0.replacingOccurrences(of: lit, with: content) }
+                return FunctionNormalizer { ScalarText.replace($0, lit, content) }
             }
             if let re = pattern["Regex"] as? String {
                 let regex: NSRegularExpression

@@ -6,11 +6,19 @@ typealias Piece = [Unicode.Scalar]
 /// Splits normalised text into pieces that the model tokenizes independently.
 protocol PreTokenizer: Sendable {
     func split(_ pieces: [Piece]) -> [Piece]
+    /// `atStart`: the first piece begins at offset 0 of the input text (tokenizers'
+    /// `offsets_original().0 == 0`, which Metaspace's prepend_scheme "first" tests).
+    func split(_ pieces: [Piece], atStart: Bool) -> [Piece]
+}
+
+extension PreTokenizer {
+    func split(_ pieces: [Piece], atStart: Bool) -> [Piece] { split(pieces) }
 }
 
 struct SequencePreTokenizer: PreTokenizer {
     let steps: [PreTokenizer]
-    func split(_ pieces: [Piece]) -> [Piece] { steps.reduce(pieces) { $1.split($0) } }
+    func split(_ pieces: [Piece]) -> [Piece] { split(pieces, atStart: true) }
+    func split(_ pieces: [Piece], atStart: Bool) -> [Piece] { steps.reduce(pieces) { $1.split($0, atStart: atStart) } }
 }
 
 struct SplitPreTokenizer: PreTokenizer {
@@ -65,7 +73,7 @@ struct WhitespacePreTokenizer: PreTokenizer {
                     if !cur.isEmpty { out.append(cur); cur = [] }
                     continue
                 }
-                let word = CharClass.isAlphanumeric(s) || s == "_" || s.properties.generalCategory == .nonspacingMark
+                let word = CharClass.isWordCharacter(s)
                 if keepPunctuationRuns, !cur.isEmpty, word != curWord { out.append(cur); cur = [] }
                 cur.append(s)
                 curWord = word
@@ -92,11 +100,12 @@ struct MetaspacePreTokenizer: PreTokenizer {
     let replacement: Unicode.Scalar
     let prependScheme: String  // always, first, never
     let splitPieces: Bool
-    func split(_ pieces: [Piece]) -> [Piece] {
+    func split(_ pieces: [Piece]) -> [Piece] { split(pieces, atStart: true) }
+    func split(_ pieces: [Piece], atStart: Bool) -> [Piece] {
         var out: [Piece] = []
         for (k, p) in pieces.enumerated() {
             var q = p.map { $0 == " " ? replacement : $0 }
-            if (prependScheme == "always" || (prependScheme == "first" && k == 0)) && q.first != replacement {
+            if (prependScheme == "always" || (prependScheme == "first" && k == 0 && atStart)) && q.first != replacement {
                 q.insert(replacement, at: 0)
             }
             if splitPieces {

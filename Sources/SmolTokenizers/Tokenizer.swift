@@ -1,4 +1,5 @@
 import Foundation
+import SmolJSON
 
 /// Text to token ids and back. Generation code depends on this protocol; tests use stubs.
 public protocol TextTokenizer: Sendable {
@@ -23,6 +24,8 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
     private let rawSplitter: AddedTokenSplitter
     private let normalizedSplitter: AddedTokenSplitter
     public let specialIds: Set<Int>
+    /// Added tokens with `normalized: true` decode to their normalized content, as in tokenizers.
+    private let normalizedAddedText: [Int: String]
     /// Inputs larger than this are refused (BPE cost grows with input size).
     public var maxInputBytes: Int = 64 << 20
 
@@ -33,7 +36,20 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
         do { obj = try JSONSerialization.jsonObject(with: data) } catch {
             throw TokenizerError.invalidJSON(file: file, reason: "\(error)")
         }
-        guard let json = obj as? [String: Any] else { throw TokenizerError.invalidJSON(file: file, reason: "not an object") }
+        guard var json = obj as? [String: Any] else { throw TokenizerError.invalidJSON(file: file, reason: "not an object") }
+        // Foundation turns JSON objects into Swift dictionaries, whose String keys compare by
+        // canonical equivalence: a vocabulary holding both "\u{E9}" and "e\u{301}" loses one.
+        // Re-read the vocabulary as exact (key, id) pairs.
+        var parser = StrictJSONParser()
+        parser.rejectDuplicateKeys = false
+        if case let .object(pairs)? = (try? parser.parse([UInt8](data)))?["model"]?["vocab"],
+           var model = json["model"] as? [String: Any] {
+            model["vocab_pairs"] = pairs.map { (k, v) -> (String, Any) in
+                if case let .int(i) = v { return (k, NSNumber(value: i)) }
+                return (k, NSNull())
+            }
+            json["model"] = model
+        }
         try self.init(json: json)
     }
 
@@ -51,7 +67,7 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
         let type = modelJSON["type"] as? String ?? "BPE"
         guard type == "BPE" else { throw TokenizerError.unsupportedType(component: "model", type: type) }
         model = try BPEModel(json: modelJSON, addedTokens: added.map { ($0.content, $0.id) })
-        let vocabCount = (modelJSON["vocab"] as? [String: Any])?.count ?? 0
+        let vocabCount = (modelJSON["vocab_pairs"] as? [(String, Any)])?.count ?? (modelJSON["vocab"] as? [String: Any])?.count ?? 0
         for t in added where t.id >= vocabCount + added.count {
             throw TokenizerError.addedTokenIdOutOfRange(token: t.content, id: t.id, vocabSize: vocabCount)
         }
@@ -61,9 +77,17 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
         }
         addedTokens = added
         specialIds = Set(added.filter(\.special).map(\.id))
+        let norm = try NormalizerFactory.make(json["normalizer"] as? [String: Any])
+        normalizer = norm
         rawSplitter = AddedTokenSplitter(added.filter { !$0.normalized })
-        normalizedSplitter = AddedTokenSplitter(added.filter { $0.normalized })
-        normalizer = try NormalizerFactory.make(json["normalizer"] as? [String: Any])
+        // tokenizers matches `normalized` added tokens by their content passed through the
+        // normalizer (e.g. Lowercase: "<Up>" matches "<up>"), and decodes them to it.
+        let normalizedAdded = added.filter(\.normalized).map { t in
+            AddedToken(id: t.id, content: norm?.normalize(t.content) ?? t.content, special: t.special,
+                       lstrip: t.lstrip, rstrip: t.rstrip, singleWord: t.singleWord, normalized: true)
+        }
+        normalizedSplitter = AddedTokenSplitter(normalizedAdded)
+        normalizedAddedText = Dictionary(normalizedAdded.map { ($0.id, $0.content) }, uniquingKeysWith: { _, b in b })
         preTokenizer = try PreTokenizerFactory.make(json["pre_tokenizer"] as? [String: Any])
         postProcessor = try PostProcessorFactory.make(json["post_processor"] as? [String: Any])
         decoder = try DecoderFactory.make(json["decoder"] as? [String: Any])
@@ -71,7 +95,10 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
 
     public var vocabSize: Int { model.vocabSize }
     public func tokenId(_ token: String) -> Int? { model.vocab[token] }
-    public func token(_ id: Int) -> String? { id >= 0 && id < model.idToToken.count ? model.idToToken[id] : nil }
+    public func token(_ id: Int) -> String? {
+        if let t = normalizedAddedText[id] { return t }
+        return id >= 0 && id < model.idToToken.count ? model.idToToken[id] : nil
+    }
 
     /// Encodes UTF-8 bytes, refusing invalid UTF-8 instead of substituting U+FFFD.
     public func encode(bytes: [UInt8], addSpecialTokens: Bool = true) throws -> [Int] {
@@ -96,17 +123,20 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
         let size = text.utf8.count
         guard size <= maxInputBytes else { throw TokenizerError.inputTooLarge(bytes: size, limit: maxInputBytes) }
         var ids: [Int] = []
+        // Whether the next text starts at offset 0 of the input (Metaspace prepend_scheme "first").
+        var atStart = true
         for seg in rawSplitter.split(Array(text.unicodeScalars)) {
             switch seg {
-            case let .token(id): ids.append(id)
+            case let .token(id): ids.append(id); atStart = false
             case let .text(scalars):
                 var str = String.UnicodeScalarView(); str.append(contentsOf: scalars)
                 let normalized = normalizer?.normalize(String(str)) ?? String(str)
                 for seg2 in normalizedSplitter.split(Array(normalized.unicodeScalars)) {
                     switch seg2 {
                     case let .token(id): ids.append(id)
-                    case let .text(sc): encodeText(sc, into: &ids)
+                    case let .text(sc): encodeText(sc, atStart: atStart, into: &ids)
                     }
+                    atStart = false
                 }
             }
         }
@@ -114,9 +144,9 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
         return ids
     }
 
-    private func encodeText(_ scalars: [Unicode.Scalar], into ids: inout [Int]) {
+    private func encodeText(_ scalars: [Unicode.Scalar], atStart: Bool, into ids: inout [Int]) {
         guard !scalars.isEmpty else { return }
-        let pieces = preTokenizer?.split([scalars]) ?? [scalars]
+        let pieces = preTokenizer?.split([scalars], atStart: atStart) ?? [scalars]
         for p in pieces { model.tokenize(p, into: &ids) }
     }
 
