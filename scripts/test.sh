@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing (system packages, the default model),
-# then `swift test`. The real-model tests need Models/SmolLM2-135M-Instruct.
+# runs the CLI end to end on the default model, then `swift test`. The real-model tests need
+# Models/SmolLM2-135M-Instruct; the SmolLM3 metadata and the eval data come from ../shared.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
@@ -8,4 +9,17 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/setup.sh"
 cd "$root"
 swift build --build-tests
+smol="$(swift build --show-bin-path)/smol"
+
+echo "[e2e] smol generate through the chat template"
+answer="$("$smol" generate "What is the capital of France?" --greedy --max-tokens 24)"
+echo "$answer"
+grep -q Paris <<<"$answer" || { echo "[e2e] expected Paris in the answer" >&2; exit 1; }
+shared="$root/../shared/data"
+if [ -f "$shared/mmlu/test.jsonl" ]; then
+  echo "[e2e] smol eval on small subsets"
+  "$smol" eval mmlu --data "$shared/mmlu/test.jsonl" --limit 12 --shots 1 --no-progress --output "$root/.build/e2e-mmlu.json"
+  "$smol" eval gsm8k --data "$shared/gsm8k/test.jsonl" --fewshot-data "$shared/gsm8k/train.jsonl" --limit 2 --max-tokens 64 --no-progress
+fi
+
 swift test --skip-build "$@"

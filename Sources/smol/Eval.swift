@@ -15,6 +15,7 @@ struct Eval: AsyncParsableCommand {
 
     struct MMLU: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "mmlu",
             abstract: "Multiple choice, scored by the log-probabilities of ' A'..' D' after 'Answer:'.")
         @OptionGroup var modelOptions: ModelOptions
         @Option(help: "MMLU JSONL file.")
@@ -112,6 +113,7 @@ struct Eval: AsyncParsableCommand {
 
     struct GSM8K: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "gsm8k",
             abstract: "Grade-school math with chain of thought: greedy generation, answer after '####' (else the last number).")
         @OptionGroup var modelOptions: ModelOptions
         @Option(help: "GSM8K test JSONL file.")
