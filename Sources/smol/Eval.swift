@@ -53,12 +53,7 @@ struct Eval: AsyncParsableCommand {
             }
             var selected: [MMLUItem]
             if let items {
-                let ids = try parseIds(items)
-                let byId = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-                selected = try ids.map { id in
-                    guard let it = byId[id] else { throw CLIError("--items: \(id) is not an item of \(data)") }
-                    return it
-                }
+                selected = try pick(items, from: all, id: \.id, data: data)
             } else {
                 selected = Selection.stratified(pool, limit: limit, seed: seed)
             }
@@ -139,11 +134,7 @@ struct Eval: AsyncParsableCommand {
             let all = try EvalData.gsm8k(data)
             var selected: [GSM8KItem]
             if let items {
-                let byId = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-                selected = try parseIds(items).map { id in
-                    guard let it = byId[id] else { throw CLIError("--items: \(id) is not an item of \(data)") }
-                    return it
-                }
+                selected = try pick(items, from: all, id: \.id, data: data)
             } else {
                 selected = Array(all.prefix(limit ?? all.count))
             }
@@ -186,6 +177,15 @@ struct Eval: AsyncParsableCommand {
                 try writeJSON(report, to: output)
             }
         }
+    }
+}
+
+/// The items named by `--items` (0-based line numbers), in the order given.
+func pick<T>(_ list: String, from all: [T], id: KeyPath<T, Int>, data: String) throws -> [T] {
+    let byId = Dictionary(all.map { ($0[keyPath: id], $0) }, uniquingKeysWith: { a, _ in a })
+    return try parseIds(list).map { i in
+        guard let it = byId[i] else { throw CLIError("--items: \(i) is not an item of \(data)") }
+        return it
     }
 }
 
