@@ -1,3 +1,4 @@
+import SmolJSON
 /// `json.dumps` with the options transformers' `tojson` filter exposes. Output must match
 /// CPython byte for byte: separators, indentation, float repr and escaping all show up in prompts.
 struct JSONFormatter {
@@ -98,33 +99,5 @@ struct JSONFormatter {
         return PythonRepr.float(d)
     }
 
-    func quote(_ s: String) -> String {
-        var out = String.UnicodeScalarView()
-        out.append("\"")
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out.append(contentsOf: "\\\"".unicodeScalars)
-            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
-            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
-            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
-            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
-            case "\u{08}": out.append(contentsOf: "\\b".unicodeScalars)
-            case "\u{0C}": out.append(contentsOf: "\\f".unicodeScalars)
-            default:
-                if c.value < 0x20 || (ensureASCII && c.value > 0x7E) {
-                    if c.value > 0xFFFF {
-                        let v = c.value - 0x10000
-                        out.append(contentsOf: ("\\u" + PythonRepr.hex(0xD800 + (v >> 10), width: 4)).unicodeScalars)
-                        out.append(contentsOf: ("\\u" + PythonRepr.hex(0xDC00 + (v & 0x3FF), width: 4)).unicodeScalars)
-                    } else {
-                        out.append(contentsOf: ("\\u" + PythonRepr.hex(c.value, width: 4)).unicodeScalars)
-                    }
-                } else {
-                    out.append(c)
-                }
-            }
-        }
-        out.append("\"")
-        return String(out)
-    }
+    func quote(_ s: String) -> String { jsonQuote(s, ensureASCII: ensureASCII) }
 }

@@ -1,3 +1,4 @@
+import SmolJSON
 import Foundation
 
 /// Writes a safetensors file (used by `smol logits` and by tests that build files).
@@ -55,17 +56,5 @@ public struct SafeTensorsWriter {
         try Data(serialize()).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { jsonQuote(s) }
 }
