@@ -13,6 +13,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,11 +29,16 @@ let package = Package(
         .target(name: "SmolTokenizers", dependencies: ["SmolJSON"]),
         .target(name: "SmolTemplates", dependencies: ["SmolJSON"]),
         .target(name: "SmolRuntime", dependencies: [
-            "CSmolKernels", "SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates",
+            "CSmolKernels", "SmolKernels", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates",
         ]),
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
+        .target(name: "SmolServer", dependencies: [
+            "SmolRuntime", "SmolJSON", "SmolTemplates",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .executableTarget(name: "smol", dependencies: [
-            "SmolRuntime", "SmolEval", "SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates",
+            "SmolRuntime", "SmolEval", "SmolServer", "SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SmolKernelsTests", dependencies: ["SmolKernels", "CSmolKernels"]),
@@ -40,5 +47,6 @@ let package = Package(
         .testTarget(name: "SmolTemplatesTests", dependencies: ["SmolTemplates"], exclude: ["Fixtures"]),
         .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime"]),
         .testTarget(name: "SmolEvalTests", dependencies: ["SmolEval"]),
+        .testTarget(name: "SmolServerTests", dependencies: ["SmolServer", "SmolJSON"]),
     ]
 )

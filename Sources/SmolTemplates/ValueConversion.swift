@@ -79,7 +79,7 @@ extension TemplateValue {
         }
     }
 
-    init(json: JSONValue) {
+    public init(json: JSONValue) {
         switch json {
         case .null: self = .null
         case let .bool(b): self = .bool(b)

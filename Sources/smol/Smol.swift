@@ -12,7 +12,7 @@ struct Smol: AsyncParsableCommand {
         generation_config.json). Without --model, the default model is used: \
         $SMOL_MODEL, else Models/SmolLM2-135M-Instruct (fetch it with scripts/fetch_default_model.sh).
         """,
-        subcommands: [Generate.self, Chat.self, Prompt.self, Eval.self, Logits.self, Tokenize.self, Detokenize.self, Bench.self],
+        subcommands: [Generate.self, Chat.self, Serve.self, Prompt.self, Eval.self, Logits.self, Tokenize.self, Detokenize.self, Bench.self],
         defaultSubcommand: Generate.self)
 
     static func main() async {

@@ -1,4 +1,5 @@
 import Foundation
+import SmolJSON
 
 /// SmolLM3 writes tool calls as `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`.
 public enum ToolCallParser {
@@ -18,27 +19,30 @@ public enum ToolCallParser {
                 throw ChatError.malformedToolCall(text: String(after), reason: "no closing \(close)")
             }
             let body = after[..<end.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed]) as? [String: Any] else {
-                throw ChatError.malformedToolCall(text: body, reason: "not a JSON object")
-            }
-            guard let name = obj["name"] as? String, !name.isEmpty else {
-                throw ChatError.malformedToolCall(text: body, reason: "missing \"name\"")
-            }
-            let argsValue = obj["arguments"] ?? obj["parameters"] ?? [String: Any]()
-            let args: String
-            if let s = argsValue as? String { args = s }
-            else {
-                guard JSONSerialization.isValidJSONObject(argsValue) || argsValue is [String: Any],
-                      let d = try? JSONSerialization.data(withJSONObject: argsValue, options: [.sortedKeys]) else {
-                    throw ChatError.malformedToolCall(text: body, reason: "\"arguments\" is not a JSON object")
-                }
-                args = String(decoding: d, as: UTF8.self)
-            }
-            calls.append(ToolCall(id: "\(idPrefix)\(calls.count)", name: name, arguments: args))
+            calls.append(try call(fromJSON: body, id: "\(idPrefix)\(calls.count)"))
             rest = after[end.upperBound...]
         }
         content += rest
         return (content.trimmingCharacters(in: .whitespacesAndNewlines), calls)
+    }
+
+    /// Reads one call body, `{"name": ..., "arguments": {...}}` (or `parameters`). The arguments
+    /// keep the model's key order.
+    public static func call(fromJSON body: String, id: String) throws -> ToolCall {
+        guard let obj = try? JSONValue(parsing: body), case .object = obj else {
+            throw ChatError.malformedToolCall(text: body, reason: "not a JSON object")
+        }
+        guard case let .string(name)? = obj["name"], !name.isEmpty else {
+            throw ChatError.malformedToolCall(text: body, reason: "missing \"name\"")
+        }
+        let args: String
+        let value = obj["arguments"] ?? obj["parameters"] ?? .object([])
+        switch value {
+        case let .string(s): args = s
+        case .object: args = value.serialized
+        default: throw ChatError.malformedToolCall(text: body, reason: "\"arguments\" is not a JSON object")
+        }
+        return ToolCall(id: id, name: name, arguments: args)
     }
 
     /// The text form of a call, for history in templates that do not render `tool_calls`.

@@ -7,12 +7,19 @@ public final class Sampler {
     private var rng: Xoshiro256
     private var work: [Float]
     private var order: [Int32]
+    /// How often each generated token appeared, for the frequency/presence penalties.
+    private var outputCounts: [Int: Int] = [:]
 
     public init(params: SamplingParameters, vocabSize: Int) {
         self.params = params
         rng = Xoshiro256(seed: params.seed ?? UInt64.random(in: 0...UInt64.max))
         work = [Float](repeating: 0, count: vocabSize)
         order = [Int32](repeating: 0, count: vocabSize)
+    }
+
+    /// Records a generated token (the additive penalties count generated tokens only).
+    public func accept(_ id: Int) {
+        if params.frequencyPenalty != 0 || params.presencePenalty != 0 { outputCounts[id, default: 0] += 1 }
     }
 
     /// `history` holds the prompt and generated ids (the penalty applies to both, as in transformers).
@@ -24,6 +31,9 @@ public final class Sampler {
                 for id in seen where id < n {
                     w[id] = w[id] < 0 ? w[id] * params.repetitionPenalty : w[id] / params.repetitionPenalty
                 }
+            }
+            for (id, times) in outputCounts where id < n {
+                w[id] -= Float(times) * params.frequencyPenalty + params.presencePenalty
             }
         }
         if params.isGreedy { return argmax(n) }

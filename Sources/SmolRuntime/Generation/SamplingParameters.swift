@@ -12,6 +12,10 @@ public struct SamplingParameters: Sendable, Equatable {
     /// nil disables.
     public var minP: Float? = nil
     public var repetitionPenalty: Float = 1.0
+    /// OpenAI's additive penalties over the generated tokens only: the logit of a token that
+    /// appeared n times drops by n * frequency + presence. 0 disables.
+    public var frequencyPenalty: Float = 0
+    public var presencePenalty: Float = 0
     public var seed: UInt64? = nil
 
     public init() {}
@@ -24,6 +28,8 @@ public struct SamplingParameters: Sendable, Equatable {
         guard topP.isFinite, topP > 0, topP <= 1 else { throw bad("top_p", "must be in (0, 1]") }
         if let m = minP { guard m.isFinite, m >= 0, m <= 1 else { throw bad("min_p", "must be in [0, 1]") } }
         guard repetitionPenalty.isFinite, repetitionPenalty > 0 else { throw bad("repetition_penalty", "must be > 0") }
+        guard frequencyPenalty.isFinite, abs(frequencyPenalty) <= 2 else { throw bad("frequency_penalty", "must be in [-2, 2]") }
+        guard presencePenalty.isFinite, abs(presencePenalty) <= 2 else { throw bad("presence_penalty", "must be in [-2, 2]") }
     }
 
     /// Sampling with temperature 0 means greedy, as most runtimes treat it.

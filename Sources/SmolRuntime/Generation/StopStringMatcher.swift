@@ -3,6 +3,8 @@
 struct StopStringMatcher {
     let stops: [String]
     private var pending = ""
+    /// The stop string that ended generation.
+    private(set) var matched: String? = nil
 
     init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
 
@@ -13,7 +15,7 @@ struct StopStringMatcher {
         // Earliest stop string occurrence wins.
         var cut: String.Index? = nil
         for s in stops {
-            if let r = pending.range(of: s), cut == nil || r.lowerBound < cut! { cut = r.lowerBound }
+            if let r = pending.range(of: s), cut == nil || r.lowerBound < cut! { cut = r.lowerBound; matched = s }
         }
         if let cut {
             let out = String(pending[..<cut])

@@ -29,6 +29,8 @@ public struct GenerationSummary: Sendable {
     public var promptTokens = 0
     /// Prompt tokens served from the KV cache instead of being prefilled.
     public var cachedPromptTokens = 0
+    /// The stop string that ended generation, when finishReason is .stopString.
+    public var stopString: String? = nil
     public var prefillSeconds = 0.0
     public var decodeSeconds = 0.0
     public var timeToFirstToken = 0.0
@@ -99,6 +101,7 @@ public final class TextGenerator: @unchecked Sendable {
                 break
             }
             summary.tokens.append(next)
+            sampler.accept(next)
             history.append(next)
             seen.insert(next)
             let piece = detok?.append(next) ?? ""
@@ -110,6 +113,7 @@ public final class TextGenerator: @unchecked Sendable {
             }
             if stopped {
                 summary.finishReason = .stopString
+                summary.stopString = stops.matched
                 break
             }
             if produced == budget { break }

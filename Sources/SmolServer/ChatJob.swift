@@ -1,0 +1,122 @@
+import SmolJSON
+import SmolRuntime
+import SmolTemplates
+
+/// One chat request in a form both APIs map onto: the conversation, tools, thinking and
+/// sampling as the client asked, before anything model-specific.
+struct ChatJob {
+    enum ToolChoice: Equatable { case auto, none, required, function(String) }
+
+    var messages: [ChatMessage] = []
+    /// OpenAI-shaped tool definitions: `{"type":"function","function":{name, description, parameters}}`.
+    var tools: [JSONValue] = []
+    var toolChoice: ToolChoice = .auto
+    /// nil: the template's default (SmolLM3 thinks unless told not to).
+    var enableThinking: Bool? = nil
+    var temperature: Double? = nil
+    var topP: Double? = nil
+    var topK: Int? = nil
+    var seed: UInt64? = nil
+    var frequencyPenalty: Double = 0
+    var presencePenalty: Double = 0
+    var maxTokens: Int? = nil
+    var stop: [String] = []
+    var stream = false
+    var includeUsage = false
+    /// Where the first image part was, for the error a text-only model gives.
+    var firstImageField: String? = nil
+    var templateExtra: [String: TemplateValue] = [:]
+
+    var toolNames: [String] {
+        tools.compactMap { t in
+            if case let .string(n)? = (t["function"] ?? t)["name"] { n } else { nil }
+        }
+    }
+}
+
+/// A job made concrete for one model: token ids to run and how to read the reply.
+struct PreparedChat {
+    var request: GenerationRequest
+    /// Text the reply is forced to begin with (tool_choice required / a named function);
+    /// it is part of the prompt and is fed to the reply parser first.
+    var forcedPrefix: String
+    var parseReasoning: Bool
+    var parseTools: Bool
+}
+
+extension ChatJob {
+    /// Renders the conversation with the model's template and tokenizes it.
+    func prepare(for model: SmolModel, contextLength: Int) throws(APIError) -> PreparedChat {
+        guard let prompt = model.prompt else {
+            throw APIError(status: 400, message: "the model at \(model.directory) has no chat template", code: "no_chat_template")
+        }
+        if let f = firstImageField {
+            throw APIError(status: 400, message: "\(f): this model (\(model.config.modelType)) reads text only; images need a vision model",
+                           param: f, code: "images_not_supported")
+        }
+        let source = prompt.template.source
+        let templateTakesTools = source.contains("tools")
+        var options = PromptOptions()
+        options.enableThinking = enableThinking
+        options.extra = templateExtra
+        let useTools = !tools.isEmpty && toolChoice != .none
+        if useTools {
+            guard templateTakesTools else {
+                throw APIError(status: 400, message: "tools: this model's chat template does not support tools (send tool_choice \"none\" or no tools)",
+                               param: "tools", code: "tools_not_supported")
+            }
+            options.tools = tools.map(TemplateValue.init(json:))
+        }
+        if case let .function(name) = toolChoice, !toolNames.contains(name) {
+            throw APIError.invalid("tool_choice", "names function '\(name)', which is not in tools")
+        }
+        if toolChoice == .required, tools.isEmpty {
+            throw APIError.invalid("tool_choice", "is \"required\" but no tools were given")
+        }
+        var text: String
+        do {
+            text = try prompt.render(messages, options: options)
+        } catch {
+            throw APIError(status: 400, message: "messages: the chat template failed: \(error)", param: "messages", code: "template_error")
+        }
+        var forced = ""
+        if useTools {
+            switch toolChoice {
+            case .required: forced = ToolCallParser.open + "\n"
+            case let .function(name): forced = ToolCallParser.open + "\n{\"name\": " + jsonQuote(name) + ", \"arguments\": "
+            default: break
+            }
+        }
+        text += forced
+        let ids: [Int]
+        do {
+            ids = try model.tokenizer.encode(text, addSpecialTokens: false)
+        } catch {
+            throw APIError(status: 400, message: "messages: \(error)", param: "messages", code: "tokenizer_error")
+        }
+        guard ids.count < contextLength else {
+            throw APIError(status: 400, message: "the prompt is \(ids.count) tokens and the context is \(contextLength) tokens: shorten the conversation",
+                           param: "messages", code: "context_length_exceeded")
+        }
+        var sampling = model.defaults.sampling
+        if let t = temperature { sampling.temperature = Float(t); sampling.doSample = t > 0 }
+        if let p = topP { sampling.topP = Float(p) }
+        if let k = topK { sampling.topK = k }
+        sampling.seed = seed
+        sampling.frequencyPenalty = Float(frequencyPenalty)
+        sampling.presencePenalty = Float(presencePenalty)
+        do { try sampling.validate() } catch let e as GenerationError {
+            if case let .invalidParameter(field, reason) = e { throw APIError.invalid(field, reason) }
+            throw APIError(status: 400, message: "\(e)")
+        } catch {
+            throw APIError(status: 400, message: "\(error)")
+        }
+        // Clamped to what the context has left: harnesses ask for far more than a small context holds.
+        let room = contextLength - ids.count
+        var req = GenerationRequest(promptIds: ids, maxTokens: min(maxTokens ?? room, room), sampling: sampling,
+                                    eosTokenIds: model.eosTokenIds)
+        req.stopStrings = stop
+        let thinks = source.contains("<think>") || source.contains("enable_thinking")
+        return PreparedChat(request: req, forcedPrefix: forced, parseReasoning: thinks, parseTools: useTools)
+    }
+}

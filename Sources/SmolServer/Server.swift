@@ -1,0 +1,234 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SmolJSON
+import SmolRuntime
+
+/// `smol serve`: an OpenAI- and Anthropic-compatible HTTP server for one loaded model.
+public final class ChatServer: Sendable {
+    let model: SmolModel
+    let options: ServerOptions
+    let engine: InferenceEngine
+    public let modelId: String
+    let aliases: Set<String>
+    private let counter = RequestCounter()
+    private let started = Date()
+
+    public init(model: SmolModel, options: ServerOptions) throws {
+        try options.validate()
+        self.model = model
+        self.options = options
+        let ctx = options.contextLength ?? min(model.config.maxPositionEmbeddings, 8192)
+        engine = InferenceEngine(model: model, contextLength: ctx, maxQueue: options.maxQueue)
+        modelId = options.modelId ?? defaultModelId(folder: model.directory)
+        let folder = model.directory.split(separator: "/").last.map(String.init) ?? modelId
+        aliases = [modelId, folder, folder.lowercased()]
+    }
+
+    public var contextLength: Int { engine.contextLength }
+
+    /// Serves until SIGINT/SIGTERM. `onListening` gets the bound host and port.
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
+        let router = Router()
+        router.add(middleware: GuardMiddleware(apiKey: options.apiKey, checkHost: options.apiKey == nil && ServerOptions.isLoopback(options.host)))
+        router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/v1/models") { [self] _, _ in Self.json(["object": "list", "data": [modelCard]]) }
+        router.get("/v1/models/:id") { [self] _, ctx in
+            guard let id = ctx.parameters.get("id"), aliases.contains(id) else {
+                throw APIError(status: 404, message: "model '\(ctx.parameters.get("id") ?? "")' does not exist; this server has '\(modelId)'", param: "model", code: "model_not_found")
+            }
+            return Self.json(modelCard)
+        }
+        router.post("/v1/chat/completions") { [self] req, _ in try await chatCompletions(req) }
+        router.post("/v1/messages") { [self] req, _ in try await messages(req) }
+        router.post("/v1/messages/count_tokens") { [self] req, _ in try await countTokens(req) }
+        let host = options.host
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: options.port), serverName: "smol"),
+            onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) })
+        try await app.runService()
+    }
+
+    var modelCard: JSONValue {
+        ["id": .string(modelId), "object": "model", "created": .int(Int64(started.timeIntervalSince1970)),
+         "owned_by": "smolruntime", "context_length": .int(Int64(contextLength))]
+    }
+
+    // MARK: request handling
+
+    private func body(_ req: Request) async throws(APIError) -> JSONValue {
+        var req = req
+        let buffer: ByteBuffer
+        do {
+            buffer = try await req.collectBody(upTo: options.limits.maxBodyBytes)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw APIError(status: 413, message: "the request body is over the limit of \(options.limits.maxBodyBytes) bytes", code: "request_too_large")
+        } catch {
+            throw APIError(status: 400, message: "could not read the request body: \(error)")
+        }
+        var parser = StrictJSONParser()
+        parser.maxDepth = options.limits.maxJSONDepth
+        do {
+            return try buffer.readableBytesView.withContiguousStorageIfAvailable { try parser.parse(UnsafeRawBufferPointer($0)) }
+                ?? parser.parse(Array(buffer.readableBytesView))
+        } catch let e as JSONParseError {
+            throw APIError(status: 400, message: "the request body is not valid JSON: \(e)", code: "invalid_json")
+        } catch {
+            throw APIError(status: 400, message: "the request body is not valid JSON")
+        }
+    }
+
+    private func checkModel(_ name: String) throws(APIError) {
+        guard aliases.contains(name) else {
+            throw APIError(status: 404, message: "model '\(name)' does not exist; this server has '\(modelId)'", param: "model", code: "model_not_found")
+        }
+    }
+
+    private func chatCompletions(_ req: Request) async throws -> Response {
+        let (name, job) = try OpenAIRequest.parse(try await body(req), limits: options.limits)
+        try checkModel(name)
+        let prepared = try job.prepare(for: model, contextLength: contextLength)
+        let (events, cancel) = try engine.submit(prepared.request)
+        let n = counter.next()
+        let responder = OpenAIResponder(id: "chatcmpl-\(n)", model: modelId)
+        let replies = replyStream(prepared, events: events, cancel: cancel, idPrefix: "call_\(n)_")
+        if !job.stream {
+            var content = "", reasoning = ""
+            var calls: [ToolCall] = []
+            do {
+                for try await item in replies {
+                    switch item {
+                    case let .event(.content(t)): content += t
+                    case let .event(.reasoning(t)): reasoning += t
+                    case let .event(.toolCall(c)): calls.append(c)
+                    case let .done(o): return Self.json(responder.completion(content: content, reasoning: reasoning, calls: calls, outcome: o))
+                    }
+                }
+            } catch {
+                throw apiError(from: error)
+            }
+            throw APIError(status: 500, type: "server_error", message: "generation ended without a result")
+        }
+        let includeUsage = job.includeUsage
+        return Self.sse { writer in
+            try await writer.write(ByteBuffer(string: OpenAIResponder.sse(responder.chunk(delta: ["role": "assistant", "content": ""]))))
+            var toolIndex = 0
+            do {
+                for try await item in replies {
+                    let frame: String
+                    switch item {
+                    case let .event(.content(t)): frame = OpenAIResponder.sse(responder.chunk(delta: ["content": .string(t)]))
+                    case let .event(.reasoning(t)): frame = OpenAIResponder.sse(responder.chunk(delta: ["reasoning_content": .string(t)]))
+                    case let .event(.toolCall(c)):
+                        frame = OpenAIResponder.sse(responder.chunk(delta: ["tool_calls": [OpenAIResponder.toolCall(c, index: toolIndex)]]))
+                        toolIndex += 1
+                    case let .done(o):
+                        var f = OpenAIResponder.sse(responder.chunk(delta: [:], finishReason: OpenAIResponder.finishReason(o)))
+                        if includeUsage { f += OpenAIResponder.sse(responder.usageChunk(o)) }
+                        frame = f
+                    }
+                    try await writer.write(ByteBuffer(string: frame))
+                }
+            } catch {
+                // Headers are out: the error travels in the stream, as OpenAI's does.
+                try await writer.write(ByteBuffer(string: OpenAIResponder.sse(apiError(from: error).openAIBody)))
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        }
+    }
+
+    private func messages(_ req: Request) async throws -> Response {
+        let (name, job) = try AnthropicRequest.parse(try await body(req), limits: options.limits)
+        try checkModel(name)
+        let prepared = try job.prepare(for: model, contextLength: contextLength)
+        let (events, cancel) = try engine.submit(prepared.request)
+        let n = counter.next()
+        let responder = AnthropicResponder(id: String(format: "msg_%024d", n), model: modelId)
+        let replies = replyStream(prepared, events: events, cancel: cancel, idPrefix: String(format: "toolu_%016d_", n))
+        if !job.stream {
+            var blocks: [JSONValue] = []
+            var reasoning = "", text = ""
+            func flush() {
+                if !reasoning.isEmpty { blocks.append(["type": "thinking", "thinking": .string(reasoning), "signature": ""]); reasoning = "" }
+                if !text.isEmpty { blocks.append(["type": "text", "text": .string(text)]); text = "" }
+            }
+            do {
+                for try await item in replies {
+                    switch item {
+                    case let .event(.reasoning(t)):
+                        if !text.isEmpty { flush() }
+                        reasoning += t
+                    case let .event(.content(t)):
+                        if !reasoning.isEmpty { flush() }
+                        text += t
+                    case let .event(.toolCall(c)):
+                        flush()
+                        blocks.append(["type": "tool_use", "id": .string(c.id), "name": .string(c.name), "input": AnthropicResponder.input(c)])
+                    case let .done(o):
+                        flush()
+                        return Self.json(responder.message(blocks: blocks, outcome: o))
+                    }
+                }
+            } catch {
+                throw apiError(from: error)
+            }
+            throw APIError(status: 500, type: "server_error", message: "generation ended without a result")
+        }
+        let promptTokens = prepared.request.promptIds.count
+        return Self.sse { writer in
+            try await writer.write(ByteBuffer(string: AnthropicResponder.event("message_start", responder.messageStart(promptTokens: promptTokens))))
+            var blocks = AnthropicBlockWriter()
+            do {
+                for try await item in replies {
+                    switch item {
+                    case let .event(e):
+                        for frame in blocks.events(for: e) { try await writer.write(ByteBuffer(string: frame)) }
+                    case let .done(o):
+                        var frames = blocks.close()
+                        frames.append(AnthropicResponder.event("message_delta", [
+                            "type": "message_delta",
+                            "delta": ["stop_reason": .string(AnthropicResponder.stopReason(o)),
+                                      "stop_sequence": o.summary.stopString.map(JSONValue.string) ?? .null],
+                            "usage": AnthropicResponder.usage(o),
+                        ]))
+                        frames.append(AnthropicResponder.event("message_stop", ["type": "message_stop"]))
+                        for f in frames { try await writer.write(ByteBuffer(string: f)) }
+                    }
+                }
+            } catch {
+                try await writer.write(ByteBuffer(string: AnthropicResponder.event("error", apiError(from: error).anthropicBody)))
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    private func countTokens(_ req: Request) async throws -> Response {
+        let (name, job) = try AnthropicRequest.parse(try await body(req), limits: options.limits)
+        try checkModel(name)
+        let prepared = try job.prepare(for: model, contextLength: Int.max)
+        return Self.json(["input_tokens": .int(Int64(prepared.request.promptIds.count))])
+    }
+
+    // MARK: responses
+
+    static func json(_ v: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: v.serialized)))
+    }
+
+    static func sse(_ write: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody(write))
+    }
+}
+
+final class RequestCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import SmolRuntime
+import SmolServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the model over OpenAI- and Anthropic-compatible HTTP APIs.",
+        discussion: """
+        Endpoints: GET /v1/models, POST /v1/chat/completions (OpenAI, streamed or not, tools, \
+        reasoning_content), POST /v1/messages and /v1/messages/count_tokens (Anthropic). \
+        Point a client at it with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 or \
+        ANTHROPIC_BASE_URL=http://127.0.0.1:PORT. One request generates at a time; the KV cache of \
+        the previous request is reused for the longest common prefix of the next prompt.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Address to listen on. Anything but a loopback address needs --api-key (or --insecure).")
+    var host = "127.0.0.1"
+    @Option(help: "Port to listen on; 0 picks a free one (printed when ready).")
+    var port = 8080
+    @Option(name: .customLong("api-key"), help: "Require this key as 'Authorization: Bearer KEY' or 'x-api-key: KEY'. Also read from $SMOL_API_KEY.")
+    var apiKey: String?
+    @Flag(help: "Allow listening on a non-loopback address without an API key.")
+    var insecure = false
+    @Option(name: .customLong("model-id"), help: "Model name clients send (default: from the folder name, e.g. smollm3:3b).")
+    var modelId: String?
+    @Option(name: .customLong("max-queue"), help: "Requests allowed to wait behind the running one; more get 429 with Retry-After.")
+    var maxQueue = 16
+    @Option(help: "Context length in tokens (KV cache size). Default: the model's maximum, at most 8192.")
+    var context: Int?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (413 beyond).")
+    var maxBodyBytes = 32 << 20
+    @Option(name: .customLong("max-image-bytes"), help: "Largest decoded image in a data URI.")
+    var maxImageBytes = 20 << 20
+    @Flag(name: .shortAndLong, help: "Print loading progress.")
+    var verbose = false
+
+    func run() async throws {
+        var options = ServerOptions()
+        options.host = host
+        options.port = port
+        options.apiKey = apiKey ?? ProcessInfo.processInfo.environment["SMOL_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        options.insecure = insecure
+        options.modelId = modelId
+        options.maxQueue = maxQueue
+        options.contextLength = context
+        guard maxBodyBytes > 0, maxImageBytes > 0 else { throw CLIError("--max-body-bytes and --max-image-bytes must be positive") }
+        options.limits.maxBodyBytes = maxBodyBytes
+        options.limits.maxImageBytes = maxImageBytes
+        do { try options.validate() } catch { throw CLIError("\(error)") }
+        let model = try modelOptions.load(verbose: verbose)
+        let server = try ChatServer(model: model, options: options)
+        let id = server.modelId
+        let ctx = server.contextLength
+        try await server.run { host, port in
+            let shown = host.contains(":") ? "[\(host)]" : host
+            printErr("smol serve: model \(id), context \(ctx) tokens")
+            printErr("smol serve: listening on http://\(shown):\(port)")
+        }
+    }
+}
