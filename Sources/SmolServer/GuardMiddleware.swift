@@ -13,7 +13,7 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let anthropic = request.uri.path.hasPrefix("/v1/messages")
         do {
-            if checkHost, let authority = request.head.authority, !ServerOptions.isLoopback(Self.hostName(authority)) {
+            if checkHost, let authority = request.head.authority, !ServerOptions.isLoopback(hostName(authority: authority)) {
                 throw APIError(status: 403, type: "permission_error",
                                message: "Host '\(authority)' is not a loopback name; this server only answers localhost requests unless started with --api-key",
                                code: "forbidden_host")
@@ -44,13 +44,6 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func hostName(_ authority: String) -> String {
-        if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
-            return String(authority[authority.index(after: authority.startIndex)..<end])
-        }
-        return String(authority.split(separator: ":", maxSplits: 1).first ?? "")
-    }
-
     static func authorized(_ headers: HTTPFields, key: String) -> Bool {
         var given: [String] = []
         if let a = headers[.authorization] {
@@ -70,4 +63,12 @@ func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
     }
     return diff == 0
+}
+
+/// The host part of a Host header value (`[::1]:8080` -> `::1`).
+func hostName(authority: String) -> String {
+    if authority.hasPrefix("["), let end = authority.firstIndex(of: "]") {
+        return String(authority[authority.index(after: authority.startIndex)..<end])
+    }
+    return String(authority.split(separator: ":", maxSplits: 1).first ?? "")
 }

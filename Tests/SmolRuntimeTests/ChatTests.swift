@@ -103,3 +103,65 @@ import Testing
         #expect(s.messages.count == 4)
     }
 }
+
+@Suite struct ReplyStreamParserTests {
+    static let reply = "<think>\nI should look it up.\n</think>\n\nLet me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>\n"
+
+    func collect(_ pieces: [String], reasoning: Bool = true, tools: Bool = true) -> [ReplyStreamParser.Event] {
+        var p = ReplyStreamParser(reasoning: reasoning, tools: tools)
+        var out: [ReplyStreamParser.Event] = []
+        for piece in pieces { out += p.feed(piece) }
+        return out + p.finish()
+    }
+
+    /// Merges adjacent text events so that chunkings can be compared.
+    func merged(_ evs: [ReplyStreamParser.Event]) -> [ReplyStreamParser.Event] {
+        var out: [ReplyStreamParser.Event] = []
+        for e in evs {
+            switch (out.last, e) {
+            case let (.reasoning(a)?, .reasoning(b)): out[out.count - 1] = .reasoning(a + b)
+            case let (.content(a)?, .content(b)): out[out.count - 1] = .content(a + b)
+            default: out.append(e)
+            }
+        }
+        return out
+    }
+
+    @Test func splitsReasoningContentAndCalls() {
+        let expected: [ReplyStreamParser.Event] = [
+            .reasoning("I should look it up."), .content("Let me check."),
+            .toolCall(ToolCall(id: "call_0", name: "get_weather", arguments: "{\"city\":\"Paris\"}")),
+        ]
+        #expect(merged(collect([Self.reply])) == expected)
+        // Character by character: nothing of a tag or a call leaks as text.
+        let perChar = collect(Self.reply.map { String($0) })
+        #expect(merged(perChar) == expected)
+        for e in perChar {
+            if case let .content(t) = e { #expect(!t.contains("<")) }
+        }
+    }
+
+    @Test func toolsOffLeavesCallsAsText() {
+        let evs = merged(collect([Self.reply], tools: false))
+        #expect(evs.count == 2)
+        if case let .content(t) = evs[1] { #expect(t.hasPrefix("Let me check.\n<tool_call>")) } else { Issue.record("expected content") }
+    }
+
+    @Test func malformedOrCutCallsStayVisible() {
+        #expect(merged(collect(["Hi <tool_call>{\"name\": }</tool_call> bye"], reasoning: false))
+            == [.content("Hi <tool_call>{\"name\": }</tool_call> bye")])
+        #expect(merged(collect(["Hi <tool_call>{\"name\": \"f\", \"argu"], reasoning: false))
+            == [.content("Hi <tool_call>{\"name\": \"f\", \"argu")])
+        // A lone '<' that never becomes a tag is released at the end.
+        #expect(merged(collect(["a <", "tool"], reasoning: false)) == [.content("a <tool")])
+    }
+
+    @Test func twoCallsGetDistinctIds() {
+        let text = "<tool_call>{\"name\": \"a\", \"arguments\": {}}</tool_call><tool_call>{\"name\": \"b\", \"arguments\": {\"x\": [1, 2]}}</tool_call>"
+        var p = ReplyStreamParser(reasoning: false, tools: true, idPrefix: "call_7_")
+        let evs = p.feed(text) + p.finish()
+        #expect(evs == [.toolCall(ToolCall(id: "call_7_0", name: "a", arguments: "{}")),
+                        .toolCall(ToolCall(id: "call_7_1", name: "b", arguments: "{\"x\":[1,2]}"))])
+        #expect(p.toolCallCount == 2)
+    }
+}

@@ -55,6 +55,25 @@ func oneHot(_ i: Int, _ n: Int = 8, _ v: Float = 10) -> [Float] { (0..<n).map { 
         #expect(Sampler(params: p, vocabSize: 3).sample(logits([-1, -1.5, -3]), history: [0], seen: &seen2) == 1)
     }
 
+    @Test func frequencyAndPresencePenaltiesCountGeneratedTokensOnly() {
+        var p = SamplingParameters()
+        p.frequencyPenalty = 1.0
+        var seen = Set<Int>()
+        let s = Sampler(params: p, vocabSize: 3)
+        // The prompt (history) alone does not penalise.
+        #expect(s.sample(logits([3, 2.5, 0]), history: [0, 0, 0], seen: &seen) == 0)
+        s.accept(0)
+        #expect(s.sample(logits([3, 2.5, 0]), history: [0, 0, 0, 0], seen: &seen) == 1)
+        var q = SamplingParameters()
+        q.presencePenalty = 0.2
+        let t = Sampler(params: q, vocabSize: 3)
+        t.accept(0); t.accept(0)
+        // Presence counts once: 3 - 0.2 > 2.5.
+        #expect(t.sample(logits([3, 2.5, 0]), history: [], seen: &seen) == 0)
+        q.presencePenalty = 3
+        #expect(throws: GenerationError.self) { try q.validate() }
+    }
+
     @Test func sameSeedSameDraws() {
         var p = SamplingParameters()
         p.doSample = true
