@@ -65,7 +65,12 @@ extension ChatJob {
                 throw APIError(status: 400, message: "tools: this model's chat template does not support tools (send tool_choice \"none\" or no tools)",
                                param: "tools", code: "tools_not_supported")
             }
-            options.tools = tools.map(TemplateValue.init(json:))
+            var offered = tools
+            if case let .function(name) = toolChoice {
+                // The model sees only the function it must call.
+                offered = tools.filter { t in (t["function"] ?? t)["name"] == .string(name) }
+            }
+            options.tools = offered.map(TemplateValue.init(json:))
         }
         if case let .function(name) = toolChoice, !toolNames.contains(name) {
             throw APIError.invalid("tool_choice", "names function '\(name)', which is not in tools")
@@ -79,14 +84,8 @@ extension ChatJob {
         } catch {
             throw APIError(status: 400, message: "messages: the chat template failed: \(error)", param: "messages", code: "template_error")
         }
-        var forced = ""
-        if useTools {
-            switch toolChoice {
-            case .required: forced = ToolCallParser.open + "\n"
-            case let .function(name): forced = ToolCallParser.open + "\n{\"name\": " + jsonQuote(name) + ", \"arguments\": "
-            default: break
-            }
-        }
+        // tool_choice required / a named function: the reply is made to open a call.
+        let forced = useTools && toolChoice != .auto ? ToolCallParser.open : ""
         text += forced
         let ids: [Int]
         do {
