@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what is missing (system packages, the default model),
-# runs the CLI end to end on the default model, then `swift test`. The real-model tests need
+# runs the CLI end to end on the default model, then `swift test`, then `smol serve` under the
+# real openai/anthropic clients (Tests/ServerClients). The real-model tests need
 # Models/SmolLM2-135M-Instruct; the SmolLM3 metadata and the eval data come from ../shared.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,3 +24,18 @@ if [ -f "$shared/mmlu/test.jsonl" ]; then
 fi
 
 swift test --skip-build "$@"
+
+# smol serve driven by the real openai / anthropic Python clients, raw HTTP and a small load
+# test, against the default model and a scripted SmolLM3 tool-calling fixture.
+venv="$root/Models/.venv"
+smollm3="$root/../shared/models/SmolLM3-3B"
+if [ -f "$smollm3/tokenizer.json" ]; then
+  echo "[server] building the scripted SmolLM3 tool-call fixture"
+  "$venv/bin/python" "$root/scripts/make_tool_model.py" --shared "$smollm3" --out "$root/Models/SmolLM3-tool-fixture" >/dev/null
+  export SMOL_TOOL_MODEL="$root/Models/SmolLM3-tool-fixture" SMOL_NO_SKIP=1
+fi
+echo "[server] installing the pinned API clients"
+"$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Tests/ServerClients/requirements-server-tests.txt"
+SMOL_BIN="$smol" SMOL_MODEL="$root/Models/SmolLM2-135M-Instruct" PYTHON="$venv/bin/python" \
+  LOAD_CLIENTS="${LOAD_CLIENTS:-8}" LOAD_REQUESTS="${LOAD_REQUESTS:-3}" \
+  "$root/Tests/ServerClients/run_all.sh"

@@ -60,10 +60,15 @@ public final class ChatServer: Sendable {
     private func body(_ req: Request) async throws(APIError) -> JSONValue {
         var req = req
         let buffer: ByteBuffer
+        let tooLarge = APIError(status: 413, message: "the request body is over the limit of \(options.limits.maxBodyBytes) bytes",
+                                code: "request_too_large")
+        if let declared = req.headers[.contentLength].flatMap(Int.init), declared > options.limits.maxBodyBytes { throw tooLarge }
         do {
             buffer = try await req.collectBody(upTo: options.limits.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
         } catch let e as HTTPError where e.status == .contentTooLarge {
-            throw APIError(status: 413, message: "the request body is over the limit of \(options.limits.maxBodyBytes) bytes", code: "request_too_large")
+            throw tooLarge
         } catch {
             throw APIError(status: 400, message: "could not read the request body: \(error)")
         }

@@ -18,7 +18,11 @@ public struct ServerOptions: Sendable {
 
     static func isLoopback(_ host: String) -> Bool {
         let h = host.lowercased()
-        return h == "localhost" || h == "::1" || h == "[::1]" || h.hasPrefix("127.") || h == "localhost."
+        if h == "localhost" || h == "localhost." || h == "::1" || h == "[::1]" { return true }
+        // 127.0.0.0/8, written as a dotted quad and nothing else (127.0.0.1.evil.com is a DNS name).
+        let parts = h.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { p in p.count <= 3 && !p.isEmpty && p.allSatisfy(\.isASCII) && UInt8(p) != nil }
     }
 
     /// Refuses an exposed, unauthenticated server unless asked for explicitly.

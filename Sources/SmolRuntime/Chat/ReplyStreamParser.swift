@@ -50,6 +50,9 @@ public struct ReplyStreamParser: Sendable {
             out += contentEdge.feed(buffer).map(Event.content)
         }
         buffer = ""
+        // Trailing whitespace of the answer is the model's (e.g. text before a stop string);
+        // only the whitespace around think blocks and tool calls is layout.
+        if callCount == 0 { out += contentEdge.flush().map(Event.content) }
         return out
     }
 
@@ -77,6 +80,7 @@ public struct ReplyStreamParser: Sendable {
                 inCall = false
                 if let call = try? ToolCallParser.call(fromJSON: body, id: "\(idPrefix)\(callCount)") {
                     callCount += 1
+                    contentEdge.dropPendingSpace()
                     out.append(.toolCall(call))
                 } else {
                     // Not a valid call: the client still sees what the model wrote.
@@ -106,9 +110,16 @@ func heldSuffix(_ text: String, _ tag: String) -> Int {
     return 0
 }
 
-/// Drops leading whitespace and holds trailing whitespace until more text follows, so
-/// streamed pieces concatenate to the trimmed whole.
+/// Drops leading whitespace and holds trailing whitespace until more text follows (or the
+/// caller flushes or drops it), so streamed pieces concatenate to the same text as one piece.
 struct EdgeTrimmer: Sendable {
+    mutating func flush() -> [String] {
+        defer { pendingSpace = "" }
+        return started && !pendingSpace.isEmpty ? [pendingSpace] : []
+    }
+
+    mutating func dropPendingSpace() { pendingSpace = "" }
+
     private var started = false
     private var pendingSpace = ""
 
