@@ -4,10 +4,7 @@ import SmolRuntime
 /// Reads an Anthropic messages body into the shared chat job.
 enum AnthropicRequest {
     static func parse(_ body: JSONValue, limits: ServerLimits) throws(APIError) -> (model: String, job: ChatJob) {
-        let root = Field(body, path: "")
-        _ = try root.object()
-        guard let modelField = root["model"] else { throw .missing("model") }
-        let model = try modelField.string()
+        let (root, model) = try Field.requestRoot(body)
         var job = ChatJob()
         // Anthropic models think only when asked.
         job.enableThinking = false

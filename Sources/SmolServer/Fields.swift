@@ -78,3 +78,13 @@ struct Field {
         }
     }
 }
+
+extension Field {
+    /// The request root: an object with a string `model`.
+    static func requestRoot(_ body: JSONValue) throws(APIError) -> (root: Field, model: String) {
+        let root = Field(body, path: "")
+        _ = try root.object()
+        guard let modelField = root["model"] else { throw .missing("model") }
+        return (root, try modelField.string())
+    }
+}

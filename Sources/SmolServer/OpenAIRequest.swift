@@ -6,10 +6,7 @@ import SmolTemplates
 /// wrong type or out of range is an error naming it.
 enum OpenAIRequest {
     static func parse(_ body: JSONValue, limits: ServerLimits) throws(APIError) -> (model: String, job: ChatJob) {
-        let root = Field(body, path: "")
-        _ = try root.object()
-        guard let modelField = root["model"] else { throw .missing("model") }
-        let model = try modelField.string()
+        let (root, model) = try Field.requestRoot(body)
         var job = ChatJob()
         guard let msgs = root["messages"] else { throw .missing("messages") }
         let list = try msgs.array()

@@ -90,14 +90,21 @@ public final class ChatServer: Sendable {
         }
     }
 
-    private func chatCompletions(_ req: Request) async throws -> Response {
-        let (name, job) = try OpenAIRequest.parse(try await body(req), limits: options.limits)
+    /// Checks the model name, renders and queues the job. Returns the request number (for
+    /// response and tool-call ids) and the parsed reply stream.
+    private func start(_ job: ChatJob, model name: String, toolIdPrefix: (Int) -> String) throws(APIError)
+        -> (Int, AsyncThrowingStream<ReplyItem, Error>, PreparedChat) {
         try checkModel(name)
         let prepared = try job.prepare(for: model, contextLength: contextLength)
         let (events, cancel) = try engine.submit(prepared.request)
         let n = counter.next()
+        return (n, replyStream(prepared, events: events, cancel: cancel, idPrefix: toolIdPrefix(n)), prepared)
+    }
+
+    private func chatCompletions(_ req: Request) async throws -> Response {
+        let (name, job) = try OpenAIRequest.parse(try await body(req), limits: options.limits)
+        let (n, replies, _) = try start(job, model: name) { "call_\($0)_" }
         let responder = OpenAIResponder(id: "chatcmpl-\(n)", model: modelId)
-        let replies = replyStream(prepared, events: events, cancel: cancel, idPrefix: "call_\(n)_")
         if !job.stream {
             var content = "", reasoning = ""
             var calls: [ToolCall] = []
@@ -146,12 +153,8 @@ public final class ChatServer: Sendable {
 
     private func messages(_ req: Request) async throws -> Response {
         let (name, job) = try AnthropicRequest.parse(try await body(req), limits: options.limits)
-        try checkModel(name)
-        let prepared = try job.prepare(for: model, contextLength: contextLength)
-        let (events, cancel) = try engine.submit(prepared.request)
-        let n = counter.next()
+        let (n, replies, prepared) = try start(job, model: name) { String(format: "toolu_%016d_", $0) }
         let responder = AnthropicResponder(id: String(format: "msg_%024d", n), model: modelId)
-        let replies = replyStream(prepared, events: events, cancel: cancel, idPrefix: String(format: "toolu_%016d_", n))
         if !job.stream {
             var blocks: [JSONValue] = []
             var reasoning = "", text = ""
