@@ -74,8 +74,16 @@ AVX2_FN static inline __m256 load8(const void *W, smol_dtype dt, size_t i) {
             __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps();                          \
             __m256 c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();                          \
             size_t b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;                \
+            const size_t es = DT == SMOL_F32 ? 4 : 2;                                           \
+            const char *next = (const char *)W + (b0 + 4 * cols) * es;                          \
+            const char *end = (const char *)W + r1 * cols * es;                                 \
             size_t k = 0;                                                                       \
             for (; k < main16; k += 16) {                                                       \
+                /* Fetch the next four rows as these run (see matvec_avx2_bf16_split). */       \
+                for (size_t l = 0; l < es; l++) {                                               \
+                    const char *pf = next + k * 4 * es + l * 64;                                \
+                    if (pf < end) _mm_prefetch(pf, _MM_HINT_T0);                                \
+                }                                                                               \
                 __m256 xv = _mm256_loadu_ps(x + k), xw = _mm256_loadu_ps(x + k + 8);            \
                 a0 = _mm256_fmadd_ps(load8(W, DT, b0 + k), xv, a0);                             \
                 a1 = _mm256_fmadd_ps(load8(W, DT, b1 + k), xv, a1);                             \
@@ -118,6 +126,65 @@ DEFINE_MATVEC_AVX2(matvec_avx2_bf16, SMOL_BF16)
 DEFINE_MATVEC_AVX2(matvec_avx2_f16, SMOL_F16)
 DEFINE_MATVEC_AVX2(matvec_avx2_f32, SMOL_F32)
 
+// bf16 without a widening shuffle: a bf16 pair read as one 32-bit lane is the odd element's
+// f32 in the high half (mask the low half away) and the even element's in the low half (shift
+// it up). x is de-interleaved once per call into xe / xo to match, so each 16 weights cost one
+// load, an AND, a shift and two FMAs. cols must be a multiple of 16 here.
+AVX2_FN static void matvec_avx2_bf16_split(const uint16_t *W, const float *xe, const float *xo, float *y,
+                                           size_t r0, size_t r1, size_t cols) {
+    const __m256i hi = _mm256_set1_epi32((int)0xFFFF0000u);
+    size_t r = r0;
+#define BF16_PAIR(ACC_E, ACC_O, ROW)                                                             \
+    {                                                                                           \
+        __m256i w = _mm256_loadu_si256((const __m256i *)(W + (ROW) + k));                       \
+        ACC_O = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(w, hi)), xov, ACC_O);       \
+        ACC_E = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(w, 16)), xev, ACC_E);      \
+    }
+    for (; r + 4 <= r1; r += 4) {
+        __m256 e0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps(), e2 = _mm256_setzero_ps(), e3 = _mm256_setzero_ps();
+        __m256 o0 = _mm256_setzero_ps(), o1 = _mm256_setzero_ps(), o2 = _mm256_setzero_ps(), o3 = _mm256_setzero_ps();
+        size_t b0 = r * cols, b1 = b0 + cols, b2 = b1 + cols, b3 = b2 + cols;
+        // The next four rows are contiguous: fetch them 128 bytes per step while these run,
+        // as the hardware prefetcher stalls on four short interleaved streams.
+        const char *next = (const char *)(W + b0 + 4 * cols);
+        const char *end = (const char *)(W + r1 * cols);
+        for (size_t k = 0; k < cols; k += 16) {
+            const char *pf = next + k * 8;
+            if (pf < end) {
+                _mm_prefetch(pf, _MM_HINT_T0);
+                _mm_prefetch(pf + 64, _MM_HINT_T0);
+            }
+            __m256 xev = _mm256_loadu_ps(xe + k / 2), xov = _mm256_loadu_ps(xo + k / 2);
+            BF16_PAIR(e0, o0, b0)
+            BF16_PAIR(e1, o1, b1)
+            BF16_PAIR(e2, o2, b2)
+            BF16_PAIR(e3, o3, b3)
+        }
+        y[r] = hsum256(_mm256_add_ps(e0, o0));
+        y[r + 1] = hsum256(_mm256_add_ps(e1, o1));
+        y[r + 2] = hsum256(_mm256_add_ps(e2, o2));
+        y[r + 3] = hsum256(_mm256_add_ps(e3, o3));
+    }
+    for (; r < r1; r++) {
+        __m256 e0 = _mm256_setzero_ps(), o0 = _mm256_setzero_ps();
+        size_t b0 = r * cols;
+        for (size_t k = 0; k < cols; k += 16) {
+            __m256 xev = _mm256_loadu_ps(xe + k / 2), xov = _mm256_loadu_ps(xo + k / 2);
+            BF16_PAIR(e0, o0, b0)
+        }
+        y[r] = hsum256(_mm256_add_ps(e0, o0));
+    }
+#undef BF16_PAIR
+}
+
+// xe[i] = x[2i], xo[i] = x[2i+1], in 8-float blocks matching the 16-weight steps above.
+static void deinterleave_x(const float *x, size_t cols, float *xe, float *xo) {
+    for (size_t i = 0; i < cols / 2; i++) {
+        xe[i] = x[2 * i];
+        xo[i] = x[2 * i + 1];
+    }
+}
+
 AVX2_FN static void convert_avx2(const void *src, smol_dtype dt, float *dst, size_t n) {
     size_t i = 0;
     if (dt == SMOL_F32) { memcpy(dst, src, n * sizeof(float)); return; }
@@ -155,7 +222,19 @@ void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y, s
 #if defined(__x86_64__)
     if (smol_isa_active() >= SMOL_ISA_AVX2) {
         switch (dt) {
-        case SMOL_BF16: matvec_avx2_bf16(W, x, y, r0, r1, cols); return;
+        case SMOL_BF16:
+            if (cols % 16 == 0) {
+                float stack[2 * 2048];
+                float *xs = cols <= 2048 ? stack : malloc(cols * sizeof(float));
+                if (xs) {
+                    deinterleave_x(x, cols, xs, xs + cols / 2);
+                    matvec_avx2_bf16_split(W, xs, xs + cols / 2, y, r0, r1, cols);
+                    if (xs != stack) free(xs);
+                    return;
+                }
+            }
+            matvec_avx2_bf16(W, x, y, r0, r1, cols);
+            return;
         case SMOL_F16: matvec_avx2_f16(W, x, y, r0, r1, cols); return;
         default: matvec_avx2_f32(W, x, y, r0, r1, cols); return;
         }
@@ -195,6 +274,7 @@ typedef struct {
     const float *x;  // [n, cols]
     size_t n, cols, total_rows, chunk;
     _Atomic size_t next;
+    const float *xe, *xo;  // x de-interleaved for the bf16 kernel, or NULL
 } multi_ctx;
 
 // Rows of all jobs are concatenated and claimed in chunks (multiples of 4 rows).
@@ -211,6 +291,13 @@ static void multi_task(void *p, int ith, int nth) {
             size_t e = hi - base < job->rows ? hi - base : job->rows;
             if (s < e) {
                 if (c->n == 1) {
+#if defined(__x86_64__)
+                    if (c->xe && job->dtype == SMOL_BF16) {
+                        matvec_avx2_bf16_split(job->W, c->xe, c->xo, job->y, s, e, c->cols);
+                        base += job->rows;
+                        continue;
+                    }
+#endif
                     smol_matvec_range(job->W, job->dtype, c->x, job->y, s, e, c->cols);
                 } else {
                     // Batch: convert each weight row once, then dot it with every input row.
@@ -232,8 +319,25 @@ static void multi_task(void *p, int ith, int nth) {
 
 void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X,
                        size_t n, size_t cols) {
-    multi_ctx c = {jobs, njobs, X, n, cols, 0, 0, 0};
+    multi_ctx c = {jobs, njobs, X, n, cols, 0, 0, 0, NULL, NULL};
     for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
+#if defined(__x86_64__)
+    // Decode: split x once for every thread. The buffer belongs to the calling thread and
+    // only grows, so steady-state decode allocates nothing.
+    static _Thread_local float *split = NULL;
+    static _Thread_local size_t split_cap = 0;
+    if (n == 1 && cols % 16 == 0 && smol_isa_active() >= SMOL_ISA_AVX2) {
+        if (split_cap < cols) {
+            float *grown = realloc(split, cols * sizeof(float));
+            if (grown) { split = grown; split_cap = cols; }
+        }
+        if (split_cap >= cols) {
+            deinterleave_x(X, cols, split, split + cols / 2);
+            c.xe = split;
+            c.xo = split + cols / 2;
+        }
+    }
+#endif
     c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);
     smol_pool_run(pool, multi_task, &c);
 }
