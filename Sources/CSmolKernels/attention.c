@@ -3,7 +3,12 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2,fma")))
+#endif
 
 typedef struct {
     const float *q, *kc, *vc;
@@ -45,12 +50,165 @@ static void attn_task(void *p, int ith, int nth) {
     }
 }
 
+// ---- Decode, AVX2: one item = (query, kv head, slice of positions) ----------------------------
+// All query heads of a GQA group read each K and V row once (from L1 after the first head),
+// and the positions are split into slices so that even 3 kv heads keep every thread busy
+// (flash-decoding): each slice leaves its max, sum and unnormalised output, merged at the end.
+#if defined(__x86_64__)
+enum { GROUP_MAX = 16, SLICE_MAX = 512 };
+
+typedef struct {
+    const float *q, *kc, *vc;
+    float *out, *partial;
+    size_t nq, pos0, n_heads, n_kv, d, stride, nslice, slice;
+    float scale;
+    _Atomic size_t next;
+} attn_split_ctx;
+
+AVX2_FN static inline __m128 hsum4x(__m256 a, __m256 b, __m256 c, __m256 e) {
+    __m256 ab = _mm256_hadd_ps(a, b), ce = _mm256_hadd_ps(c, e);
+    __m256 abce = _mm256_hadd_ps(ab, ce);
+    return _mm_add_ps(_mm256_castps256_ps128(abce), _mm256_extractf128_ps(abce, 1));
+}
+
+AVX2_FN static float dot_avx2_d(const float *a, const float *b, size_t d) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t i = 0; i < d; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    __m128 v = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    v = _mm_hadd_ps(v, v);
+    v = _mm_hadd_ps(v, v);
+    return _mm_cvtss_f32(v);
+}
+
+AVX2_FN static void attn_split_task(void *p, int ith, int nth) {
+    attn_split_ctx *c = p;
+    (void)ith; (void)nth;
+    size_t group = c->n_heads / c->n_kv, d = c->d, items = c->nq * c->n_kv * c->nslice, i0, i1;
+    float scores[GROUP_MAX * SLICE_MAX];
+    while (smol_claim(&c->next, items, 1, &i0, &i1))
+    for (size_t it = i0; it < i1; it++) {
+        size_t s = it % c->nslice, kvh = (it / c->nslice) % c->n_kv, t = it / (c->nslice * c->n_kv);
+        size_t len = c->pos0 + t + 1;
+        size_t j0 = s * c->slice, j1 = j0 + c->slice < len ? j0 + c->slice : len;
+        float *part = c->partial + it * group * (d + 2);  // per head: max, sum, out[d]
+        if (j0 >= len) {
+            for (size_t g = 0; g < group; g++) { part[g * (d + 2)] = -INFINITY; part[g * (d + 2) + 1] = 0; }
+            continue;
+        }
+        size_t n = j1 - j0;
+        const float *q = c->q + (t * c->n_heads + kvh * group) * d;
+        const float *K = c->kc + (kvh * c->stride + j0) * d, *V = c->vc + (kvh * c->stride + j0) * d;
+        const __m128 sc = _mm_set1_ps(c->scale);
+        for (size_t g = 0; g < group; g++) {
+            const float *qg = q + g * d;
+            float *sg = scores + g * n;
+            size_t j = 0;
+            for (; j + 4 <= n; j += 4) {
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                const float *k0 = K + j * d;
+                for (size_t i = 0; i < d; i += 8) {
+                    __m256 qv = _mm256_loadu_ps(qg + i);
+                    a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), a0);
+                    a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d + i), a1);
+                    a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * d + i), a2);
+                    a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * d + i), a3);
+                }
+                _mm_storeu_ps(sg + j, _mm_mul_ps(hsum4x(a0, a1, a2, a3), sc));
+            }
+            for (; j < n; j++) sg[j] = dot_avx2_d(qg, K + j * d, d) * c->scale;
+            float mx = -INFINITY, sum = 0;
+            for (j = 0; j < n; j++) if (sg[j] > mx) mx = sg[j];
+            for (j = 0; j < n; j++) { float e = expf(sg[j] - mx); sg[j] = e; sum += e; }
+            part[g * (d + 2)] = mx;
+            part[g * (d + 2) + 1] = sum;
+        }
+        // out_g = sum_j p_gj V_j, 32 columns at a time with up to 4 heads in registers.
+        for (size_t g0 = 0; g0 < group; g0 += 4) {
+            size_t gn = group - g0 < 4 ? group - g0 : 4;
+            for (size_t col = 0; col < d; col += 32) {
+                __m256 acc[4][4];
+                for (size_t g = 0; g < 4; g++)
+                    for (size_t u = 0; u < 4; u++) acc[g][u] = _mm256_setzero_ps();
+                for (size_t j = 0; j < n; j++) {
+                    const float *v = V + j * d + col;
+                    __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
+                    __m256 v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+                    for (size_t g = 0; g < gn; g++) {
+                        __m256 pj = _mm256_broadcast_ss(scores + (g0 + g) * n + j);
+                        acc[g][0] = _mm256_fmadd_ps(pj, v0, acc[g][0]);
+                        acc[g][1] = _mm256_fmadd_ps(pj, v1, acc[g][1]);
+                        acc[g][2] = _mm256_fmadd_ps(pj, v2, acc[g][2]);
+                        acc[g][3] = _mm256_fmadd_ps(pj, v3, acc[g][3]);
+                    }
+                }
+                for (size_t g = 0; g < gn; g++) {
+                    float *o = part + (g0 + g) * (d + 2) + 2 + col;
+                    for (size_t u = 0; u < 4; u++) _mm256_storeu_ps(o + 8 * u, acc[g][u]);
+                }
+            }
+        }
+    }
+}
+
+static int attention_split(smol_pool *pool, const float *q, const float *kc, const float *vc, float *out,
+                           size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t d,
+                           size_t stride, float scale) {
+    size_t group = n_heads / n_kv;
+    if (smol_isa_active() < SMOL_ISA_AVX2 || d % 32 || group > GROUP_MAX || nq > 16) return 0;
+    // Enough slices for ~4 items per thread, each at most SLICE_MAX positions.
+    size_t len = pos0 + nq, nth = (size_t)smol_pool_size(pool);
+    size_t want = (4 * nth + nq * n_kv - 1) / (nq * n_kv);
+    size_t slice = (len + want - 1) / want;
+    if (slice < 32) slice = 32;
+    if (slice > SLICE_MAX) slice = SLICE_MAX;
+    size_t nslice = (len + slice - 1) / slice;
+    size_t need = nq * n_kv * nslice * group * (d + 2);
+    // Owned by the calling thread and only grown: decode allocates nothing in steady state.
+    static _Thread_local float *partial = NULL;
+    static _Thread_local size_t cap = 0;
+    if (cap < need) {
+        float *grown = realloc(partial, need * sizeof(float));
+        if (!grown) return 0;
+        partial = grown;
+        cap = need;
+    }
+    attn_split_ctx c = {q, kc, vc, out, partial, nq, pos0, n_heads, n_kv, d, stride, nslice, slice, scale, 0};
+    smol_pool_run(pool, attn_split_task, &c);
+    // Merge the slices of each (query, head).
+    size_t step = group * (d + 2);
+    for (size_t t = 0; t < nq; t++)
+    for (size_t h = 0; h < n_heads; h++) {
+        size_t kvh = h / group, g = h % group;
+        const float *first = partial + (t * n_kv + kvh) * nslice * step + g * (d + 2);
+        float m = -INFINITY;
+        for (size_t sl = 0; sl < nslice; sl++) if (first[sl * step] > m) m = first[sl * step];
+        float *o = out + (t * n_heads + h) * d;
+        memset(o, 0, d * sizeof(float));
+        float total = 0;
+        for (size_t sl = 0; sl < nslice; sl++) {
+            const float *ps = first + sl * step;
+            if (ps[1] == 0) continue;
+            float w = expf(ps[0] - m);
+            total += w * ps[1];
+            smol_axpy_f32(w, ps + 2, o, d);
+        }
+        float inv = 1.0f / total;
+        for (size_t i = 0; i < d; i++) o[i] *= inv;
+    }
+    return 1;
+}
+#endif
+
 void smol_attention(smol_pool *pool, const float *q, const float *kc, const float *vc, float *out,
                     size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
                     size_t cache_stride, float scale, float *scratch) {
+#if defined(__x86_64__)
+    if (attention_split(pool, q, kc, vc, out, nq, pos0, n_heads, n_kv, head_dim, cache_stride, scale)) return;
+#endif
     attn_ctx c = {q, kc, vc, out, scratch, nq, pos0, n_heads, n_kv, head_dim, cache_stride, scale, 0};
     smol_pool_run(pool, attn_task, &c);
 }
+
 
 // ---- Prefill: per (head, block of queries) through single-threaded sgemm ----------------------
 // Scores S = Q_h K^T for a block of queries, causal mask, softmax, then O_h = P V. Computing the

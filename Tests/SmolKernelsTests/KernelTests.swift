@@ -156,9 +156,13 @@ import Testing
         }
     }
 
-    @Test func attentionMatchesReference() {
+    /// (heads, kv heads, head_dim, cache stride, pos0, queries): small shapes for the generic
+    /// path; head_dim 32/64 with long contexts for the sliced GQA decode path (several slices,
+    /// 3 kv heads over 2 threads, queries of different causal lengths).
+    @Test(arguments: [(4, 2, 16, 12, 3, 5), (9, 3, 64, 700, 600, 1), (6, 2, 32, 80, 70, 3), (4, 4, 32, 40, 0, 1)])
+    func attentionMatchesReference(_ shape: (Int, Int, Int, Int, Int, Int)) {
         defer { smol_isa_set(smol_isa_best()) }
-        let heads = 4, kv = 2, d = 16, stride = 12, pos0 = 3, nq = 5
+        let (heads, kv, d, stride, pos0, nq) = shape
         let q = Self.randoms(nq * heads * d, seed: 11)
         let kc = Self.randoms(kv * stride * d, seed: 12), vc = Self.randoms(kv * stride * d, seed: 13)
         let scale: Float = 0.25
