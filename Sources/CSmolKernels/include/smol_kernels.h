@@ -107,6 +107,12 @@ long smol_argmax_checked(const float *x, size_t n);
 // 1 if every value is finite.
 int smol_all_finite(const float *x, size_t n);
 
+// ---- Images ------------------------------------------------------------------------------------
+// Resizes interleaved 8-bit pixels (1-4 channels) with Lanczos (a = 3), bit-identical to
+// Pillow's Image.resize(LANCZOS) on 8-bit images. Returns 0, or -1 for bad sizes or no memory.
+int smol_resize_lanczos_u8(const uint8_t *src, size_t w, size_t h, size_t channels, uint8_t *dst,
+                           size_t ow, size_t oh);
+
 #ifdef __cplusplus
 }
 #endif
