@@ -32,6 +32,7 @@ let package = Package(
             "CSmolKernels", "SmolKernels", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates",
         ]),
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
+        .target(name: "SmolVision", dependencies: ["CSmolKernels", "SmolJSON"]),
         .target(name: "SmolServer", dependencies: [
             "SmolRuntime", "SmolJSON", "SmolTemplates",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -48,5 +49,6 @@ let package = Package(
         .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime"]),
         .testTarget(name: "SmolEvalTests", dependencies: ["SmolEval"]),
         .testTarget(name: "SmolServerTests", dependencies: ["SmolServer", "SmolJSON"]),
+        .testTarget(name: "SmolVisionTests", dependencies: ["SmolVision", "SmolJSON"]),
     ]
 )

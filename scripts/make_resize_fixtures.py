@@ -2,7 +2,7 @@
 """Golden outputs of Pillow's uint8 Lanczos resize, the filter transformers' SmolVLM image
 processor uses (PIL path, no torchvision). Writes Tests/Fixtures/vision/resize_lanczos.json.
 
-    python3 -m venv /tmp/pil && /tmp/pil/bin/pip install pillow==13.0.0
+    python3 -m venv /tmp/pil && /tmp/pil/bin/pip install pillow==12.2.0
     /tmp/pil/bin/python scripts/make_resize_fixtures.py
 
 Source images are computed from a formula (the Swift test computes the same pixels), so no

@@ -2,7 +2,9 @@
 // pixels the vision encoder sees are identical to transformers' (PIL path) processor:
 // separable passes (horizontal, then vertical), filter weights computed in double, normalised
 // per output pixel, then turned into fixed-point integers with 22 fractional bits; each
-// output is the rounded, clamped integer sum.
+// output is the rounded, clamped integer sum. Horizontal pass first, as Pillow up to 12.x
+// (pinned for the goldens); Pillow 13.0 runs the vertical pass first for some sizes, which
+// moves some pixels by a few levels.
 #include "smol_kernels.h"
 
 #include <math.h>
