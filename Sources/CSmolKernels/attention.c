@@ -71,15 +71,6 @@ AVX2_FN static inline __m128 hsum4x(__m256 a, __m256 b, __m256 c, __m256 e) {
     return _mm_add_ps(_mm256_castps256_ps128(abce), _mm256_extractf128_ps(abce, 1));
 }
 
-AVX2_FN static float dot_avx2_d(const float *a, const float *b, size_t d) {
-    __m256 acc = _mm256_setzero_ps();
-    for (size_t i = 0; i < d; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    __m128 v = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    v = _mm_hadd_ps(v, v);
-    v = _mm_hadd_ps(v, v);
-    return _mm_cvtss_f32(v);
-}
-
 AVX2_FN static void attn_split_task(void *p, int ith, int nth) {
     attn_split_ctx *c = p;
     (void)ith; (void)nth;
@@ -115,7 +106,7 @@ AVX2_FN static void attn_split_task(void *p, int ith, int nth) {
                 }
                 _mm_storeu_ps(sg + j, _mm_mul_ps(hsum4x(a0, a1, a2, a3), sc));
             }
-            for (; j < n; j++) sg[j] = dot_avx2_d(qg, K + j * d, d) * c->scale;
+            for (; j < n; j++) sg[j] = smol_dot_f32(qg, K + j * d, d) * c->scale;
             float mx = -INFINITY, sum = 0;
             for (j = 0; j < n; j++) if (sg[j] > mx) mx = sg[j];
             for (j = 0; j < n; j++) { float e = expf(sg[j] - mx); sg[j] = e; sum += e; }

@@ -144,12 +144,7 @@ enum AnthropicRequest {
             }
         }
         if !parts.isEmpty || !calls.isEmpty || (out.isEmpty && role == "user") || role == "assistant" {
-            var msg: ChatMessage
-            if parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
-                msg = ChatMessage(role: role, text: parts.map { if case let .text(t) = $0 { t } else { "" } }.joined(separator: "\n"))
-            } else {
-                msg = ChatMessage(role: role, parts: parts)
-            }
+            var msg = ChatMessage.fromParts(role: role, parts, textSeparator: "\n")
             msg.toolCalls = calls
             if !reasoning.isEmpty { msg.reasoning = reasoning }
             out.append(msg)

@@ -119,3 +119,16 @@ extension ChatJob {
         return PreparedChat(request: req, forcedPrefix: forced, parseReasoning: thinks, parseTools: useTools)
     }
 }
+
+extension ChatMessage {
+    /// Text-only content stays a plain string, which every template reads; anything with an
+    /// image keeps its parts.
+    static func fromParts(role: String, _ parts: [ContentPart], textSeparator: String) -> ChatMessage {
+        var texts: [String] = []
+        for p in parts {
+            guard case let .text(t) = p else { return ChatMessage(role: role, parts: parts) }
+            texts.append(t)
+        }
+        return ChatMessage(role: role, text: texts.joined(separator: textSeparator))
+    }
+}

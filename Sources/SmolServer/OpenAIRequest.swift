@@ -112,12 +112,7 @@ enum OpenAIRequest {
                         throw .invalid(typeField.path, "unsupported content part type '\(try typeField.string())' (expected text or image_url)")
                     }
                 }
-                // Text-only conversations stay plain strings, which every template reads.
-                if parts.allSatisfy({ if case .text = $0 { true } else { false } }) {
-                    msg = ChatMessage(role: role, text: parts.map { if case let .text(t) = $0 { t } else { "" } }.joined())
-                } else {
-                    msg = ChatMessage(role: role, parts: parts)
-                }
+                msg = ChatMessage.fromParts(role: role, parts, textSeparator: "")
             default: throw .invalid(c.path, "expected a string or an array of content parts, got \(c.kind)")
             }
         } else {
