@@ -23,6 +23,9 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]),
         .target(name: "CSmolKernels", dependencies: ["CBLAS"], path: "Sources/CSmolKernels", cSettings: optimizedC,
                 linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
+        // PNG and JPEG decoding (Debian: libpng-dev, libjpeg-dev), errors caught inside C.
+        .target(name: "CSmolImage", path: "Sources/CSmolImage", cSettings: optimizedC,
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "SmolKernels", dependencies: ["CSmolKernels", "CBLAS", "SmolWeights"]),
         .target(name: "SmolJSON"),
         .target(name: "SmolWeights", dependencies: ["SmolJSON"]),
@@ -32,7 +35,7 @@ let package = Package(
             "CSmolKernels", "SmolKernels", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates",
         ]),
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
-        .target(name: "SmolVision", dependencies: ["CSmolKernels", "SmolJSON"]),
+        .target(name: "SmolVision", dependencies: ["CSmolKernels", "CSmolImage", "SmolJSON"]),
         .target(name: "SmolServer", dependencies: [
             "SmolRuntime", "SmolJSON", "SmolTemplates",
             .product(name: "Hummingbird", package: "hummingbird"),

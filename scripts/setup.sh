@@ -14,6 +14,8 @@ fi
 
 need=()
 pkg-config --exists openblas 2>/dev/null || need+=(libopenblas-dev pkg-config)
+pkg-config --exists libpng16 2>/dev/null || need+=(libpng-dev)
+[ -f /usr/include/jpeglib.h ] || need+=(libjpeg-dev)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
