@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Reference outputs of transformers' SmolVLM for the tiny checkpoints that
+scripts/make_vlm_checkpoint.py builds: per case the rendered prompt, the expanded prompt's
+token ids, every tile's pixel_values (digest), sampled vision-encoder and connector outputs,
+sampled last-position logits and greedy tokens. Writes Tests/Fixtures/vlm/<shape>.json.
+
+    python3 -m venv /tmp/vlm && /tmp/vlm/bin/pip install -r scripts/requirements-fixtures.txt num2words
+    /tmp/vlm/bin/python scripts/make_vlm_fixtures.py     # needs Models/SmolLM2-135M-Instruct
+
+No torchvision (so the PIL/Lanczos image path is the one compared): SmolVLMProcessor's class
+check wants a video processor, which needs torchvision, so it is built with none.
+Images are the decoder fixtures (Tests/Fixtures/vision/images), read with load_image.
+"""
+import json
+import os
+import sys
+import tempfile
+
+import jinja2
+import numpy as np
+import PIL
+import torch
+import transformers
+from transformers import PreTrainedTokenizerFast, SmolVLMForConditionalGeneration
+from transformers.image_utils import load_image
+from transformers.models.smolvlm.image_processing_pil_smolvlm import SmolVLMImageProcessorPil
+from transformers.models.smolvlm.processing_smolvlm import SmolVLMProcessor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import make_vlm_checkpoint as ck  # noqa: E402
+
+IMAGES = os.path.join(ROOT, "Tests/Fixtures/vision/images")
+N_SAMPLES = 192
+GREEDY = 6
+
+CASES = {
+    "smolvlm-256m-shape": [
+        ("one image", ["rgb_33x17.png"], "Describe this image."),
+        ("two images", ["palette_23x15.png", "rgb_odd_37x23.jpg"], "What differs between these?"),
+        ("1x1", ["rgb_1x1.png"], "What is it?"),
+        ("2x2", ["rgb_2x2.png"], "Colours?"),
+        ("very wide", ["rgb_wide_4000x16.png"], "Read it."),
+        ("very tall", ["rgb_tall_16x3000.png"], "Read it."),
+        ("gray alpha", ["gray_alpha_18x10.png"], "Hi"),
+    ],
+    "smolvlm-2.2b-shape": [
+        ("one jpeg", ["rgb_64x48.jpg"], "Describe this image."),
+        ("cmyk", ["cmyk_26x18.jpg"], "What is shown?"),
+        ("16-bit gray", ["gray16_21x13.png"], "What is shown?"),
+        ("exif rotated + progressive", ["rgb_exif6_24x16.jpg", "rgb_progressive_50x30.jpg"], "Compare."),
+    ],
+}
+
+
+class NoTVSmolVLMProcessor(SmolVLMProcessor):
+    def check_argument_for_proper_class(self, argument_name, argument):
+        return None
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def sampled(t):
+    flat = t.reshape(-1).detach().double().numpy()
+    idx = sorted(set(np.linspace(0, flat.size - 1, N_SAMPLES).astype(int).tolist()))
+    return {"shape": list(t.shape), "indices": idx, "values": [float(flat[i]) for i in idx],
+            "abs_sum": float(np.abs(flat).sum())}
+
+
+def main():
+    tok_src = os.path.join(ROOT, "Models/SmolLM2-135M-Instruct/tokenizer.json")
+    out_dir = os.path.join(ROOT, "Tests/Fixtures/vlm")
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp()
+    template = jinja2.Environment().from_string(ck.CHAT_TEMPLATE)
+    for shape, cases in CASES.items():
+        folder = ck.build(shape, tok_src, tmp)
+        cfg = json.load(open(os.path.join(folder, "preprocessor_config.json")))
+        seq = json.load(open(os.path.join(folder, "processor_config.json")))["image_seq_len"]
+        ip = SmolVLMImageProcessorPil(**{k: v for k, v in cfg.items() if k not in ("image_processor_type", "video_sampling")})
+        tok = PreTrainedTokenizerFast(tokenizer_file=os.path.join(folder, "tokenizer.json"))
+        proc = NoTVSmolVLMProcessor(image_processor=ip, tokenizer=tok, video_processor=None, image_seq_len=seq)
+        model = SmolVLMForConditionalGeneration.from_pretrained(folder, dtype=torch.float32).eval()
+        sd = model.state_dict()
+        probes = {}
+        for name in ["model.text_model.embed_tokens.weight", "lm_head.weight",
+                     "model.vision_model.embeddings.patch_embedding.weight",
+                     "model.connector.modality_projection.proj.weight"]:
+            flat = sd[name].reshape(-1)
+            idx = [0, 1, 7, int(flat.numel()) // 2, int(flat.numel()) - 1]
+            probes[name] = {"indices": idx, "values": [float(flat[i]) for i in idx]}
+        out_cases = []
+        for label, files, question in cases:
+            messages = [{"role": "user", "content": [{"type": "image"} for _ in files] + [{"type": "text", "text": question}]}]
+            text = template.render(messages=messages, add_generation_prompt=True)
+            images = [load_image(os.path.join(IMAGES, f)) for f in files]
+            inputs = proc(text=[text], images=[images], return_tensors="pt")
+            ids = inputs["input_ids"][0].tolist()
+            pv = inputs["pixel_values"][0]
+            with torch.no_grad():
+                vis = model.model.vision_model(pixel_values=pv).last_hidden_state
+                conn = model.model.connector(vis)
+                out = model(**inputs)
+                logits = out.logits[0, -1]
+                greedy, margins, cur = [], [], dict(inputs)
+                for _ in range(GREEDY):
+                    lg = model(**cur).logits[0, -1]
+                    top = torch.topk(lg, 2)
+                    margins.append(float(top.values[0] - top.values[1]))
+                    nxt = int(top.indices[0])
+                    greedy.append(nxt)
+                    cur["input_ids"] = torch.cat([cur["input_ids"], torch.tensor([[nxt]])], 1)
+                    cur["attention_mask"] = torch.ones_like(cur["input_ids"])
+            assert min(margins) > 2e-3, f"{shape} {label}: greedy margin {min(margins)} too small to compare"
+            top5 = torch.topk(logits, 5)
+            out_cases.append({
+                "label": label, "images": files, "question": question, "text": text,
+                "input_ids": ids, "image_token_count": ids.count(49153),
+                "tiles": [fnv1a64(t.numpy().astype("<f4").tobytes()) for t in pv],
+                "pixel_attention_mask_sum": int(inputs["pixel_attention_mask"].sum()),
+                "vision_tile0": sampled(vis[0]), "connector": sampled(conn),
+                "logits": sampled(logits), "top5": [int(i) for i in top5.indices],
+                "greedy": greedy, "greedy_min_margin": min(margins),
+            })
+            print(shape, label, len(ids), tuple(pv.shape), greedy, f"margin {min(margins):.4f}")
+        with open(os.path.join(out_dir, f"{shape}.json"), "w") as f:
+            json.dump({"generator": f"transformers {transformers.__version__}, torch {torch.__version__}, "
+                                    f"Pillow {PIL.__version__}, numpy {np.__version__}; scripts/make_vlm_fixtures.py",
+                       "shape": shape, "image_seq_len": seq, "weight_probes": probes, "cases": out_cases}, f, indent=1)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
