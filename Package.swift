@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "SmolTokenizers", dependencies: ["SmolJSON"]),
         .target(name: "SmolTemplates", dependencies: ["SmolJSON"]),
         .target(name: "SmolRuntime", dependencies: [
-            "CSmolKernels", "SmolKernels", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates",
+            "CSmolKernels", "SmolKernels", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates", "SmolVision",
         ]),
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
         .target(name: "SmolVision", dependencies: ["CSmolKernels", "CSmolImage", "SmolJSON"]),
@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "SmolWeightsTests", dependencies: ["SmolWeights"]),
         .testTarget(name: "SmolTokenizersTests", dependencies: ["SmolTokenizers"]),
         .testTarget(name: "SmolTemplatesTests", dependencies: ["SmolTemplates"], exclude: ["Fixtures"]),
-        .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime"]),
+        .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime", "SmolVision"]),
         .testTarget(name: "SmolEvalTests", dependencies: ["SmolEval"]),
         .testTarget(name: "SmolServerTests", dependencies: ["SmolServer", "SmolJSON"]),
         .testTarget(name: "SmolVisionTests", dependencies: ["SmolVision", "SmolJSON"]),

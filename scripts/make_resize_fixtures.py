@@ -49,6 +49,8 @@ CASES = [
     ("edges", 96, 64, 41, 27),      # overshoot and clipping, downscale
     ("edges", 24, 16, 97, 61),      # overshoot and clipping, upscale
     ("smooth", 1000, 3, 364, 1),    # extreme aspect ratio
+    ("smooth", 16, 3000, 2, 256),   # over 100x taller than wide: Pillow shrinks vertically first
+    ("edges", 9, 1200, 5, 77),      # same rule, another shape
     ("edges", 513, 389, 384, 291),  # SmolVLM-like: longest edge to 384
 ]
 

@@ -2,9 +2,9 @@
 // pixels the vision encoder sees are identical to transformers' (PIL path) processor:
 // separable passes (horizontal, then vertical), filter weights computed in double, normalised
 // per output pixel, then turned into fixed-point integers with 22 fractional bits; each
-// output is the rounded, clamped integer sum. Horizontal pass first, as Pillow up to 12.x
-// (pinned for the goldens); Pillow 13.0 runs the vertical pass first for some sizes, which
-// moves some pixels by a few levels.
+// output is the rounded, clamped integer sum. Horizontal pass first, except that images more
+// than 100 times taller than wide shrink vertically first, as Pillow's Image.resize does
+// (Pillow 12.2, pinned for the goldens; 600 random sizes, extreme aspects included, match).
 #include "smol_kernels.h"
 
 #include <math.h>
@@ -128,7 +128,14 @@ int smol_resize_lanczos_u8(const uint8_t *src, size_t w, size_t h, size_t channe
     int rc = -1;
     if (horizontal && taps_make(&th, w, ow) != 0) goto done;
     if (vertical && taps_make(&tv, h, oh) != 0) goto done;
-    if (horizontal && vertical) {
+    if (horizontal && vertical && h > w * 100 && oh < h) {
+        // Pillow's Image.resize shrinks very tall images (height > 100 x width) vertically
+        // first, as two separate resizes; the rounding of the 8-bit intermediate differs.
+        mid = malloc(w * oh * channels);
+        if (!mid) goto done;
+        pass_vertical(src, h, w, channels, mid, oh, &tv);
+        pass_horizontal(mid, w, oh, channels, dst, ow, &th);
+    } else if (horizontal && vertical) {
         mid = malloc(ow * h * channels);
         if (!mid) goto done;
         pass_horizontal(src, w, h, channels, mid, ow, &th);

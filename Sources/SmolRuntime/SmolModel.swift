@@ -8,6 +8,8 @@ public final class SmolModel: @unchecked Sendable {
     public let directory: String
     public let config: TransformerConfig
     public let model: TransformerModel
+    /// SmolVLM folders: the image processor, vision encoder and connector.
+    public let vision: VisionLanguageModel?
     public let tokenizer: Tokenizer
     public let defaults: GenerationDefaults
     /// The folder's chat template, if it has one.
@@ -37,6 +39,12 @@ public final class SmolModel: @unchecked Sendable {
         model = try TransformerModel(config: config, weights: weights, threads: options.threads)
         progress(.tokenizer)
         tokenizer = try Tokenizer(file: directory + "/tokenizer.json")
+        if SmolVLM.modelTypes.contains(config.modelType) {
+            let vcfg = try VisionLanguageConfig(JSONObject.load(directory + "/config.json"))
+            vision = try VisionLanguageModel(directory: directory, config: vcfg, weights: weights, ctx: model.ctx, tokenizer: tokenizer)
+        } else {
+            vision = nil
+        }
         defaults = try GenerationDefaults.load(directory: directory, config: config)
         prompt = try PromptBuilder.load(directory: directory)
         loadSeconds = Date().timeIntervalSince(t0)

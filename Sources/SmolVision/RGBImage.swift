@@ -54,12 +54,14 @@ public enum VisionError: Error, CustomStringConvertible, Equatable {
     case badSize(String)
     case outOfMemory(String)
     case badConfig(field: String, reason: String)
+    case placeholderMismatch(placeholders: Int, images: Int)
 
     public var description: String {
         switch self {
         case let .badSize(s): return "image size: \(s)"
         case let .outOfMemory(s): return "out of memory \(s)"
         case let .badConfig(f, r): return "image processor config: \(f): \(r)"
+        case let .placeholderMismatch(p, i): return "the prompt has \(p) <image> placeholders for \(i) images"
         }
     }
 }

@@ -101,6 +101,19 @@ void smol_attention_prefill(smol_pool *pool, const float *q, const float *kc, co
                             size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
                             size_t cache_stride, float scale, float *scratch, size_t scratch_per_thread);
 
+// ---- Vision encoder (SigLIP) -----------------------------------------------------------
+// y = (x - mean) / sqrt(var + eps) * w + b over n rows of length dim.
+void smol_layernorm(smol_pool *pool, const float *x, const float *w, const float *b, float *y, size_t n,
+                    size_t dim, float eps);
+// x = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), PyTorch's gelu(approximate="tanh").
+void smol_gelu_tanh(smol_pool *pool, float *x, size_t n);
+// x[r, :] += b for n rows of length dim.
+void smol_add_bias(float *x, const float *b, size_t n, size_t dim);
+// Bidirectional attention within each of `batch` sequences of `seq` positions.
+// q, k, v, out: [batch, seq, heads * head_dim]; scratch: nthreads * seq * seq floats.
+void smol_attention_full(smol_pool *pool, const float *q, const float *k, const float *v, float *out, size_t batch,
+                         size_t seq, size_t heads, size_t head_dim, float scale, float *scratch);
+
 // ---- Small helpers -------------------------------------------------------------------
 // Index of the largest value (first on ties); -1 if a NaN or Inf is present.
 long smol_argmax_checked(const float *x, size_t n);

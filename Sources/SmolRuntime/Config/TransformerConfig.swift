@@ -33,6 +33,8 @@ public struct TransformerConfig: Equatable, Sendable {
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
     public var padTokenId: Int?
+    /// Where the decoder's tensors live: "model." for text models, "model.text_model." inside SmolVLM.
+    public var weightPrefix = "model."
 
     /// Limits that keep a hostile config from sizing huge allocations.
     public static let maxDimension = 1 << 16

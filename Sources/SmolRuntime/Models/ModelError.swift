@@ -6,6 +6,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case tokenOutOfRange(id: Int, vocabSize: Int)
     case nonFiniteLogits(position: Int)
     case emptyInput
+    case imagesNotSupported(modelType: String)
+    case imageTokenMismatch(tokens: Int, features: Int)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case let .tokenOutOfRange(id, v): return "token id \(id) is outside the vocabulary (0..<\(v))"
         case let .nonFiniteLogits(p): return "the model produced NaN or Inf logits at position \(p); stopping"
         case .emptyInput: return "no input tokens"
+        case let .imagesNotSupported(t): return "this model (\(t)) takes text only; images need a vision-language model such as SmolVLM2"
+        case let .imageTokenMismatch(t, f): return "the prompt has \(t) image tokens but the images give \(f) feature rows"
         }
     }
 }

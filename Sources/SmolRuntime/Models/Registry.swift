@@ -3,6 +3,9 @@ public enum ModelRegistry {
     static let configDecoders: [String: @Sendable (JSONObject) throws -> TransformerConfig] = [
         "llama": Llama.config,
         "smollm3": SmolLM3.config,
+        // Vision-language: the text decoder's config; VisionLanguageConfig reads the rest.
+        "smolvlm": SmolVLM.textConfig,
+        "idefics3": SmolVLM.textConfig,
     ]
 
     public static var supportedModelTypes: [String] { configDecoders.keys.sorted() }

@@ -11,7 +11,34 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// `eachPosition`, when given, receives the logits of every position in order.
     func forward(_ tokens: [Int], cache: KVCache,
                  eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?) throws -> UnsafeBufferPointer<Float>
+    /// Same, with image features replacing the embeddings of `features.tokenId` tokens, in order.
+    func forward(_ tokens: [Int], cache: KVCache, imageFeatures: ImageFeatures?,
+                 eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?) throws -> UnsafeBufferPointer<Float>
     func makeCache(capacity: Int?) -> KVCache
+}
+
+extension LanguageModel {
+    /// Text-only models: images are an error.
+    public func forward(_ tokens: [Int], cache: KVCache, imageFeatures: ImageFeatures?,
+                        eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?) throws -> UnsafeBufferPointer<Float> {
+        if imageFeatures != nil { throw ModelError.imagesNotSupported(modelType: config.modelType) }
+        return try forward(tokens, cache: cache, eachPosition: eachPosition)
+    }
+}
+
+/// Rows that replace the embeddings of the image placeholder tokens of a prompt, in order
+/// (transformers' masked_scatter of image features into inputs_embeds).
+public struct ImageFeatures: Sendable {
+    public let tokenId: Int
+    public let hidden: Int
+    /// [count, hidden]
+    public let rows: [Float]
+    public var count: Int { rows.count / hidden }
+    public init(tokenId: Int, hidden: Int, rows: [Float]) {
+        self.tokenId = tokenId
+        self.hidden = hidden
+        self.rows = rows
+    }
 }
 
 /// A decoder-only transformer (Llama / SmolLM3) over memory-mapped weights.
@@ -51,7 +78,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, maxChunk: Int = 512) throws {
         self.config = config
         self.weights = weights
-        w = try TransformerWeights(config: config, weights: weights)
+        w = try TransformerWeights(config: config, weights: weights, prefix: config.weightPrefix)
         ctx = ComputeContext(threads: threads)
         rope = RotaryEmbedding(config: config)
         self.maxChunk = max(1, maxChunk)
@@ -85,7 +112,19 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
 
     public func forward(_ tokens: [Int], cache: KVCache,
                         eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)? = nil) throws -> UnsafeBufferPointer<Float> {
+        try forward(tokens, cache: cache, imageFeatures: nil, eachPosition: eachPosition)
+    }
+
+    public func forward(_ tokens: [Int], cache: KVCache, imageFeatures: ImageFeatures?,
+                        eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)? = nil) throws -> UnsafeBufferPointer<Float> {
         guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        if let f = imageFeatures {
+            guard f.hidden == config.hiddenSize else {
+                throw ModelError.shapeMismatch(tensor: "image features", expected: [f.count, config.hiddenSize], actual: [f.count, f.hidden])
+            }
+            let placeholders = tokens.reduce(0) { $0 + ($1 == f.tokenId ? 1 : 0) }
+            guard placeholders == f.count else { throw ModelError.imageTokenMismatch(tokens: placeholders, features: f.count) }
+        }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw ModelError.tokenOutOfRange(id: bad, vocabSize: config.vocabSize)
         }
@@ -97,12 +136,12 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         if attnScratch.count < ctx.threads * cache.capacity {
             attnScratch = Buffer(ctx.threads * cache.capacity)
         }
-        var start = 0
+        var start = 0, nextFeature = 0
         while start < tokens.count {
             let n = min(maxChunk, tokens.count - start)
             let chunk = tokens[start..<(start + n)]
             let allRows = eachPosition != nil
-            try runChunk(chunk, cache: cache, allLogits: allRows) { t, row in
+            try runChunk(chunk, cache: cache, features: imageFeatures, nextFeature: &nextFeature, allLogits: allRows) { t, row in
                 try eachPosition?(start + t, row)
             }
             start += n
@@ -110,12 +149,17 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         return UnsafeBufferPointer(start: logits.p, count: config.vocabSize)
     }
 
-    private func runChunk(_ tokens: ArraySlice<Int>, cache: KVCache, allLogits: Bool,
-                          sink: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+    private func runChunk(_ tokens: ArraySlice<Int>, cache: KVCache, features: ImageFeatures?, nextFeature: inout Int,
+                          allLogits: Bool, sink: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let c = config, n = tokens.count, h = c.hiddenSize, pos0 = cache.count
         let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
         for (t, id) in zip(0..., tokens) {
-            smol_convert_to_f32(w.embed.row(id), w.embed.dtype, x.p + t * h, h)
+            if let f = features, id == f.tokenId {
+                f.rows.withUnsafeBufferPointer { (x.p + t * h).update(from: $0.baseAddress! + nextFeature * h, count: h) }
+                nextFeature += 1
+            } else {
+                smol_convert_to_f32(w.embed.row(id), w.embed.dtype, x.p + t * h, h)
+            }
         }
         rope.fill(start: pos0, count: n, cos: cosT.p, sin: sinT.p)
         let scale = 1 / Float(c.headDim).squareRoot()

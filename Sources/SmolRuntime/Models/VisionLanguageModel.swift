@@ -1,0 +1,167 @@
+import CSmolKernels
+import Foundation
+import SmolJSON
+import SmolKernels
+import SmolTokenizers
+import SmolVision
+import SmolWeights
+
+/// The vision half of a SmolVLM folder: image processor, SigLIP encoder and connector, plus
+/// the prompt expansion that ties images to `<image>` tokens. The text decoder is the
+/// folder's TransformerModel; image features replace its `<image>` embeddings.
+public final class VisionLanguageModel: @unchecked Sendable {
+    public let config: VisionLanguageConfig
+    public let processor: SmolVLMImageProcessor
+    /// `<image>` tokens per tile, checked against the encoder's output rows per tile.
+    public let imageSeqLen: Int
+    let encoder: SigLIPEncoder
+    let projection: WeightMatrix  // [text hidden, vision hidden * scale^2], no bias
+    let ctx: ComputeContext
+    let tokenizer: TextTokenizer
+
+    public init(directory: String, config: VisionLanguageConfig, weights: ModelWeights, ctx: ComputeContext,
+                tokenizer: TextTokenizer) throws {
+        self.config = config
+        self.ctx = ctx
+        self.tokenizer = tokenizer
+        encoder = try SigLIPEncoder(config: config.vision, weights: weights)
+        let s2 = config.scaleFactor * config.scaleFactor
+        projection = try WeightBinder(weights).matrix("model.connector.modality_projection.proj.weight",
+                                                      config.text.hiddenSize, config.vision.hiddenSize * s2)
+        let (proc, seqLen) = try Self.loadProcessor(directory: directory)
+        processor = SmolVLMImageProcessor(config: proc)
+        imageSeqLen = seqLen ?? config.imageSeqLen
+        guard imageSeqLen == config.imageSeqLen else {
+            throw ConfigError.invalid(file: directory + "/processor_config.json", field: "image_seq_len",
+                                      reason: "\(imageSeqLen), but the vision config gives \(config.imageSeqLen) tokens per tile")
+        }
+        guard processor.config.tileSize == config.vision.imageSize else {
+            throw ConfigError.invalid(file: directory + "/preprocessor_config.json", field: "max_image_size.longest_edge",
+                                      reason: "\(processor.config.tileSize), but the vision encoder takes \(config.vision.imageSize) px tiles")
+        }
+        // The markers must be single tokens of this tokenizer, and <image> the config's id.
+        for t in [SmolVLMPrompt.fakeToken, SmolVLMPrompt.globalToken] where tokenizer.tokenId(t) == nil {
+            throw VisionPromptError.missingToken(t)
+        }
+        guard let img = tokenizer.tokenId(SmolVLMPrompt.imageToken) else { throw VisionPromptError.missingToken(SmolVLMPrompt.imageToken) }
+        guard img == config.imageTokenId else {
+            throw VisionPromptError.imageTokenId(tokenizer: img, config: config.imageTokenId)
+        }
+    }
+
+    /// preprocessor_config.json, else the `image_processor` inside processor_config.json;
+    /// `image_seq_len` from processor_config.json when present.
+    static func loadProcessor(directory: String) throws -> (SmolVLMImageProcessor.Config, Int?) {
+        func read(_ name: String) throws -> JSONValue? {
+            let path = directory + "/" + name
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            guard data.count < 1 << 20 else { throw ConfigError.invalid(file: path, field: "(file)", reason: "larger than 1 MB") }
+            do { return try StrictJSONParser().parse([UInt8](data)) } catch {
+                throw ConfigError.invalid(file: path, field: "(file)", reason: "\(error)")
+            }
+        }
+        let pre = try read("preprocessor_config.json")
+        let proc = try read("processor_config.json")
+        guard let source = pre ?? proc?["image_processor"] else {
+            throw ConfigError.missingFile(directory + "/preprocessor_config.json (SmolVLM image processor settings)")
+        }
+        let cfg: SmolVLMImageProcessor.Config
+        do { cfg = try SmolVLMImageProcessor.Config(json: source) } catch {
+            throw ConfigError.invalid(file: directory + (pre != nil ? "/preprocessor_config.json" : "/processor_config.json"),
+                                      field: "image processor", reason: error.description)
+        }
+        var seq: Int? = nil
+        if let v = proc?["image_seq_len"] {
+            guard case let .int(i) = v, i > 0, i < 1 << 20 else {
+                throw ConfigError.invalid(file: directory + "/processor_config.json", field: "image_seq_len", reason: "expected a positive integer")
+            }
+            seq = Int(i)
+        }
+        return (cfg, seq)
+    }
+
+    // MARK: images -> features
+
+    /// Encoder output for float32 CHW tiles: [tiles * patchesPerTile, vision hidden].
+    public func encode(pixelValues tiles: [[Float]]) throws -> [Float] {
+        try encoder.encode(tiles, ctx: ctx)
+    }
+
+    /// The connector: pixel shuffle by scale_factor, then the projection to the text width.
+    /// [tiles * imageSeqLen, text hidden].
+    public func connect(_ encoded: [Float], tiles: Int) -> [Float] {
+        let v = config.vision, r = config.scaleFactor, side = v.patchesPerSide, d = v.hiddenSize
+        let outSide = side / r, seq = outSide * outSide, wide = d * r * r
+        var shuffled = [Float](repeating: 0, count: tiles * seq * wide)  // [tiles * seq, d * r^2]
+        encoded.withUnsafeBufferPointer { src in
+            shuffled.withUnsafeMutableBufferPointer { dst in
+                for t in 0..<tiles {
+                    for i in 0..<outSide {
+                        for j in 0..<outSide {
+                            let row = dst.baseAddress! + (t * seq + i * outSide + j) * wide
+                            for di in 0..<r {
+                                for dj in 0..<r {
+                                    let from = src.baseAddress! + (t * side * side + (i * r + di) * side + (j * r + dj)) * d
+                                    (row + (di * r + dj) * d).update(from: from, count: d)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let n = tiles * seq
+        var out = [Float](repeating: 0, count: n * config.text.hiddenSize)
+        let per = TransformerModel.scratchPerThread(cols: wide)
+        let scratch = Buffer(ctx.threads * per)
+        shuffled.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                MatMul.matmul(ctx, projection, x: x.baseAddress!, n: n, y: y.baseAddress!, scratch: scratch.p, scratchPerThread: per)
+            }
+        }
+        return out
+    }
+
+    /// Tiles of every image, in prompt order, and the prompt text with each `<image>`
+    /// placeholder expanded, as SmolVLMProcessor does.
+    public func expand(prompt: String, images: [RGBImage]) throws -> (text: String, tiles: [RGBImage]) {
+        var tiles: [RGBImage] = [], expansions: [String] = []
+        for image in images {
+            let split = try processor.split(image)
+            tiles += split.tiles
+            expansions.append(SmolVLMPrompt.imageText(rows: split.rows, cols: split.cols, seqLen: imageSeqLen))
+            if split.rows > 0 {
+                let last = SmolVLMPrompt.tileToken(row: split.rows, col: split.cols)
+                guard tokenizer.tokenId(last) != nil else { throw VisionPromptError.missingToken(last) }
+            }
+        }
+        return (try SmolVLMPrompt.expand(prompt, expansions: expansions), tiles)
+    }
+
+    /// Prompt ids and the features for its image tokens, from a rendered prompt holding one
+    /// `<image>` placeholder per image.
+    public func prepare(prompt: String, images: [RGBImage]) throws -> (ids: [Int], features: ImageFeatures?) {
+        let (text, tiles) = try expand(prompt: prompt, images: images)
+        let ids = try tokenizer.encode(text, addSpecialTokens: false)
+        let count = ids.reduce(0) { $0 + ($1 == config.imageTokenId ? 1 : 0) }
+        guard count == tiles.count * imageSeqLen else {
+            throw ModelError.imageTokenMismatch(tokens: count, features: tiles.count * imageSeqLen)
+        }
+        guard !tiles.isEmpty else { return (ids, nil) }
+        let encoded = try encode(pixelValues: tiles.map(processor.pixelValues))
+        let rows = connect(encoded, tiles: tiles.count)
+        return (ids, ImageFeatures(tokenId: config.imageTokenId, hidden: config.text.hiddenSize, rows: rows))
+    }
+}
+
+public enum VisionPromptError: Error, CustomStringConvertible, Equatable {
+    case missingToken(String)
+    case imageTokenId(tokenizer: Int, config: Int)
+
+    public var description: String {
+        switch self {
+        case let .missingToken(t): return "tokenizer.json has no '\(t)' token, which SmolVLM prompts need"
+        case let .imageTokenId(t, c): return "tokenizer.json maps '<image>' to \(t) but config.json's image_token_id is \(c)"
+        }
+    }
+}

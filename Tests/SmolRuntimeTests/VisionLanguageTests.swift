@@ -1,0 +1,149 @@
+import Foundation
+import SmolVision
+import Testing
+@testable import SmolRuntime
+
+/// SmolVLM end to end against transformers on tiny random checkpoints of both SmolVLM2 shapes
+/// (scripts/make_vlm_checkpoint.py builds them, scripts/make_vlm_fixtures.py recorded the
+/// reference): the rendered chat prompt byte for byte, the expanded prompt ids exactly, every
+/// tile's pixel values bit for bit, sampled vision-encoder, connector and last-position logits
+/// within tolerance, and the greedy tokens.
+@Suite(.serialized) struct VisionLanguageTests {
+    struct Sampled: Decodable { let shape: [Int]; let indices: [Int]; let values: [Double] }
+    struct Probe: Decodable { let indices: [Int]; let values: [Double] }
+    struct Case: Decodable {
+        let label: String
+        let images: [String]
+        let question, text: String
+        let input_ids: [Int]
+        let tiles: [String]
+        let vision_tile0, connector, logits: Sampled
+        let top5, greedy: [Int]
+    }
+    struct Fixture: Decodable { let shape: String; let image_seq_len: Int; let weight_probes: [String: Probe]; let cases: [Case] }
+
+    static let shapes = ["smolvlm-256m-shape", "smolvlm-2.2b-shape"]
+    static func fixture(_ shape: String) throws -> Fixture {
+        let url = URL(fileURLWithPath: FixturePaths.repoRoot + "/Tests/Fixtures/vlm/\(shape).json")
+        return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+    }
+    static let loaded = SharedModels()
+
+    final class SharedModels: @unchecked Sendable {
+        private var models: [String: SmolModel] = [:]
+        private let lock = NSLock()
+        func get(_ shape: String) throws -> SmolModel {
+            lock.lock(); defer { lock.unlock() }
+            if let m = models[shape] { return m }
+            let dir = FixturePaths.repoRoot + "/Models/" + shape
+            guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
+                throw CheckpointMissing(path: dir)
+            }
+            let m = try SmolModel(directory: dir)
+            models[shape] = m
+            return m
+        }
+    }
+    struct CheckpointMissing: Error, CustomStringConvertible {
+        let path: String
+        var description: String {
+            "\(path) is missing: build it with scripts/make_vlm_checkpoint.py --tokenizer Models/SmolLM2-135M-Instruct/tokenizer.json --out Models (scripts/test.sh does)"
+        }
+    }
+
+    static func close(_ got: [Float], _ want: Sampled, tol: Double, _ what: String) {
+        #expect(got.count == want.shape.reduce(1, *), "\(what): \(got.count) values, want shape \(want.shape)")
+        guard got.count == want.shape.reduce(1, *) else { return }
+        var worst = 0.0, at = 0
+        for (i, v) in zip(want.indices, want.values) {
+            let d = abs(Double(got[i]) - v) / max(1, abs(v))
+            if d > worst { worst = d; at = i }
+        }
+        #expect(worst <= tol, "\(what): worst difference \(worst) at \(at)")
+    }
+
+    @Test(arguments: shapes)
+    func weightsMatchTheGenerator(_ shape: String) throws {
+        let f = try Self.fixture(shape)
+        let m = try Self.loaded.get(shape)
+        for (name, probe) in f.weight_probes {
+            let t = try #require(m.model.weights.tensor(name), "\(name)")
+            let values = try #require(t.toFloats())
+            for (i, v) in zip(probe.indices, probe.values) {
+                #expect(Double(values[i]) == v, "\(shape) \(name)[\(i)]: numpy's stream changed; rebuild the fixtures")
+            }
+        }
+        #expect(m.vision?.imageSeqLen == f.image_seq_len)
+    }
+
+    @Test(arguments: shapes)
+    func matchesTransformers(_ shape: String) throws {
+        let f = try Self.fixture(shape)
+        let m = try Self.loaded.get(shape)
+        let vision = try #require(m.vision)
+        let prompt = try #require(m.prompt)
+        for c in f.cases {
+            let label = "\(shape) / \(c.label)"
+            let parts = c.images.map { ContentPart.image(path: $0) } + [.text(c.question)]
+            let text = try prompt.render([ChatMessage(role: "user", parts: parts)])
+            #expect(text == c.text, "\(label): rendered prompt")
+            let images = try c.images.map {
+                try ImageDecoder.load(path: FixturePaths.repoRoot + "/Tests/Fixtures/vision/images/" + $0).image
+            }
+            let (expanded, tiles) = try vision.expand(prompt: text, images: images)
+            #expect(tiles.map { ProcessorTestsDigest.fnv1a64(vision.processor.pixelValues($0)) } == c.tiles, "\(label): pixel values")
+            let (ids, features) = try vision.prepare(prompt: text, images: images)
+            #expect(ids == c.input_ids, "\(label): expanded prompt ids (\(ids.count) vs \(c.input_ids.count)): \(expanded.prefix(200))")
+            let pixels = tiles.map(vision.processor.pixelValues)
+            let encoded = try vision.encode(pixelValues: pixels)
+            let perTile = vision.config.vision.patchesPerTile * vision.config.vision.hiddenSize
+            Self.close(Array(encoded[0..<perTile]), c.vision_tile0, tol: 1e-4, "\(label): vision encoder tile 0")
+            Self.close(features?.rows ?? [], c.connector, tol: 1e-4, "\(label): connector")
+
+            let cache = m.model.makeCache(capacity: 4096)
+            let logits = Array(try m.model.forward(ids, cache: cache, imageFeatures: features, eachPosition: nil))
+            Self.close(logits, c.logits, tol: 1e-3, "\(label): last-position logits")
+            let top5 = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(5)
+            #expect(Array(top5) == c.top5, "\(label): top-5")
+            var greedy: [Int] = []
+            var last = logits
+            for _ in 0..<c.greedy.count {
+                let next = last.indices.max { last[$0] < last[$1] }!
+                greedy.append(next)
+                last = Array(try m.model.forward([next], cache: cache, eachPosition: nil))
+            }
+            #expect(greedy == c.greedy, "\(label): greedy tokens")
+        }
+    }
+
+    @Test func placeholderCountMustMatchImages() throws {
+        let m = try Self.loaded.get("smolvlm-256m-shape")
+        let vision = try #require(m.vision)
+        let img = try RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 9, count: 12))
+        #expect(throws: VisionError.placeholderMismatch(placeholders: 0, images: 1)) {
+            _ = try vision.prepare(prompt: "no placeholder", images: [img])
+        }
+        #expect(throws: VisionError.placeholderMismatch(placeholders: 2, images: 1)) {
+            _ = try vision.prepare(prompt: "<image><image>", images: [img])
+        }
+        // Features for fewer image tokens than the prompt holds are refused before running.
+        let (ids, features) = try vision.prepare(prompt: "<image>", images: [img])
+        let short = ImageFeatures(tokenId: features!.tokenId, hidden: features!.hidden, rows: Array(features!.rows.dropLast(features!.hidden)))
+        #expect(throws: ModelError.imageTokenMismatch(tokens: ids.filter { $0 == features!.tokenId }.count, features: short.count)) {
+            _ = try m.model.forward(ids, cache: m.model.makeCache(capacity: 2048), imageFeatures: short, eachPosition: nil)
+        }
+    }
+}
+
+/// The tile digest the vision fixtures use (64-bit FNV-1a of the float32 bytes).
+enum ProcessorTestsDigest {
+    static func fnv1a64(_ values: [Float]) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for v in values {
+            var bits = v.bitPattern.littleEndian
+            withUnsafeBytes(of: &bits) { for b in $0 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 } }
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
