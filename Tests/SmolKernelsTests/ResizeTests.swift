@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func matchesPillowByteForByte() {
-        #expect(Self.fixture.cases.count == 10, "\(Self.fixture.generator)")
+        #expect(Self.fixture.cases.count == 12, "\(Self.fixture.generator)")
         for c in Self.fixture.cases {
             let src = Self.pattern(c.pattern, c.width, c.height)
             var dst = [UInt8](repeating: 0, count: c.out_width * c.out_height * 3)
