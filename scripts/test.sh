@@ -23,6 +23,11 @@ if [ -f "$shared/mmlu/test.jsonl" ]; then
   "$smol" eval gsm8k --data "$shared/gsm8k/test.jsonl" --fewshot-data "$shared/gsm8k/train.jsonl" --limit 2 --max-tokens 64 --no-progress
 fi
 
+# Tiny random-weight SmolVLM checkpoints (numpy only) for the vision-language fixture tests.
+echo "[vlm] building the tiny SmolVLM checkpoints"
+"$root/Models/.venv/bin/python" "$root/scripts/make_vlm_checkpoint.py" \
+  --tokenizer "$root/Models/SmolLM2-135M-Instruct/tokenizer.json" --out "$root/Models" >/dev/null
+
 swift test --skip-build "$@"
 
 # smol serve driven by the real openai / anthropic Python clients, raw HTTP and a small load
