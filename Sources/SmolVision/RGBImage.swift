@@ -55,6 +55,7 @@ public enum VisionError: Error, CustomStringConvertible, Equatable {
     case outOfMemory(String)
     case badConfig(field: String, reason: String)
     case placeholderMismatch(placeholders: Int, images: Int)
+    case videoPlaceholderMismatch(placeholders: Int, videos: Int)
 
     public var description: String {
         switch self {
@@ -62,6 +63,7 @@ public enum VisionError: Error, CustomStringConvertible, Equatable {
         case let .outOfMemory(s): return "out of memory \(s)"
         case let .badConfig(f, r): return "image processor config: \(f): \(r)"
         case let .placeholderMismatch(p, i): return "the prompt has \(p) <image> placeholders for \(i) images"
+        case let .videoPlaceholderMismatch(p, v): return "the prompt has \(p) <video> placeholders for \(v) videos"
         }
     }
 }

@@ -17,6 +17,14 @@ public struct SmolVLMImageProcessor: Sendable {
         public var rescaleFactor = 1.0 / 255.0
         public var mean: [Float] = [0.5, 0.5, 0.5]
         public var std: [Float] = [0.5, 0.5, 0.5]
+        /// Never enlarge: the longest-edge resize stops at the image's own size. Off by
+        /// default (the reference upscales small images to `longest_edge`, which costs up to
+        /// 17 tiles of encoder time for a thumbnail).
+        public var capUpscaling = false
+        /// `video_sampling`: frames per second, frame budget and frame longest edge.
+        public var videoFPS = 1.0
+        public var videoMaxFrames = 64
+        public var videoLongestEdge: Int? = nil
         public init() {}
     }
 
@@ -27,7 +35,7 @@ public struct SmolVLMImageProcessor: Sendable {
         public var cols: Int
     }
 
-    public let config: Config
+    public var config: Config
     /// The reference never resizes past 4k.
     static let maxImageSize = 4096
 
@@ -83,7 +91,9 @@ public struct SmolVLMImageProcessor: Sendable {
     public func split(_ image: RGBImage) throws(VisionError) -> Split {
         var img = image
         if config.doResize {
-            let s = Self.longestEdgeSize(height: img.height, width: img.width, longestEdge: config.longestEdge)
+            var edge = config.longestEdge
+            if config.capUpscaling { edge = min(edge, max(img.width, img.height, config.tileSize)) }
+            let s = Self.longestEdgeSize(height: img.height, width: img.width, longestEdge: edge)
             img = try img.resized(width: s.width, height: s.height)
         }
         let t = config.tileSize
@@ -100,6 +110,14 @@ public struct SmolVLMImageProcessor: Sendable {
         }
         tiles.append(try img.resized(width: t, height: t))
         return Split(tiles: tiles, rows: rows, cols: cols)
+    }
+
+    /// A video frame: longest edge to the video size, then squashed to one tile (frames are
+    /// never split).
+    public func videoFrame(_ image: RGBImage) throws(VisionError) -> RGBImage {
+        let edge = config.videoLongestEdge ?? config.tileSize
+        let s = Self.longestEdgeSize(height: image.height, width: image.width, longestEdge: edge)
+        return try image.resized(width: s.width, height: s.height).resized(width: config.tileSize, height: config.tileSize)
     }
 
     /// float32 CHW: u8 * rescale (in double, then float32), then (v - mean) / std in float32.
@@ -171,6 +189,16 @@ extension SmolVLMImageProcessor.Config {
         if let v = try floats("image_std") {
             guard v.allSatisfy({ $0 != 0 && $0.isFinite }) else { throw .badConfig(field: "image_std", reason: "must be finite and non-zero") }
             std = v
+        }
+        if let vs = root["video_sampling"] {
+            switch vs["fps"] {
+            case nil: break
+            case let .int(i)? where i > 0: videoFPS = Double(i)
+            case let .double(d)? where d > 0 && d.isFinite: videoFPS = d
+            default: throw .badConfig(field: "video_sampling.fps", reason: "expected a positive number")
+            }
+            if let v = try int("video_sampling.max_frames", vs["max_frames"]) { videoMaxFrames = v }
+            if let v = try int("video_sampling.video_size.longest_edge", vs["video_size"]?["longest_edge"]) { videoLongestEdge = v }
         }
         if let r = root["resample"], r != .int(1) {
             throw .badConfig(field: "resample", reason: "only 1 (Lanczos, the SmolVLM default) is supported, got \(r.serialized)")

@@ -22,14 +22,27 @@ public enum SmolVLMPrompt {
         return s + "\n" + global
     }
 
-    /// Replaces the i-th `<image>` placeholder of `text` with `expansions[i]`, in one pass.
-    public static func expand(_ text: String, expansions: [String]) throws(VisionError) -> String {
-        let pieces = text.components(separatedBy: imageToken)
-        guard pieces.count - 1 == expansions.count else {
-            throw .placeholderMismatch(placeholders: pieces.count - 1, images: expansions.count)
+    public static let videoToken = "<video>"
+
+    /// Replaces the i-th `<image>` placeholder of `text` with `images[i]` and the i-th
+    /// `<video>` with `videos[i]`, in one left-to-right pass (inserted text is not rescanned).
+    public static func expand(_ text: String, images: [String], videos: [String] = []) throws(VisionError) -> String {
+        var out = "", rest = Substring(text), i = 0, v = 0
+        while true {
+            let img = rest.range(of: imageToken), vid = rest.range(of: videoToken)
+            guard let next = [img, vid].compactMap({ $0 }).min(by: { $0.lowerBound < $1.lowerBound }) else { break }
+            out += rest[..<next.lowerBound]
+            if next == img {
+                if i < images.count { out += images[i] }
+                i += 1
+            } else {
+                if v < videos.count { out += videos[v] }
+                v += 1
+            }
+            rest = rest[next.upperBound...]
         }
-        var out = pieces[0]
-        for (i, e) in expansions.enumerated() { out += e + pieces[i + 1] }
-        return out
+        guard i == images.count else { throw .placeholderMismatch(placeholders: i, images: images.count) }
+        guard v == videos.count else { throw .videoPlaceholderMismatch(placeholders: v, videos: videos.count) }
+        return out + rest
     }
 }

@@ -34,17 +34,24 @@ struct Generate: AsyncParsableCommand {
     func run() async throws {
         let m = try modelOptions.load(verbose: verbose)
         let promptIds: [Int]
+        var features: ImageFeatures? = nil
         if let ids { promptIds = try parseIds(ids) }
         else {
             let text = prompt ?? positionalPrompt
             if text == nil && chat.messages == nil { throw CLIError("give a prompt: smol generate \"text\" (or --prompt / --messages / --ids)") }
-            let rendered = try chat.render(m, prompt: text)
             // A rendered chat template already carries its special tokens.
-            promptIds = try m.tokenizer.encode(rendered, addSpecialTokens: chat.raw || m.prompt == nil)
+            let prepared = try chat.prepare(m, prompt: text)
+            promptIds = prepared.ids
+            features = prepared.features
+            if verbose && prepared.tiles > 0 {
+                printErr(String(format: "images: %d, tiles: %d, encoded in %.3f s (%.1f ms per tile)", prepared.images, prepared.tiles,
+                                prepared.encodeSeconds, prepared.encodeSeconds * 1000 / Double(prepared.tiles)))
+            }
         }
         let params = try sampling.apply(to: m.defaults.sampling)
         var req = GenerationRequest(promptIds: promptIds, maxTokens: maxTokens ?? m.defaults.maxNewTokens ?? 256,
                                     sampling: params, eosTokenIds: m.eosTokenIds)
+        req.imageFeatures = features
         req.stopStrings = stop
         req.ignoreEOS = ignoreEOS
         if let c = context, c < 1 { throw CLIError("--context must be positive") }

@@ -19,16 +19,18 @@ struct Logits: AsyncParsableCommand {
     func run() async throws {
         let m = try modelOptions.load(verbose: false)
         let input: [Int]
+        var features: ImageFeatures? = nil
         if let ids { input = try parseIds(ids) }
         else if prompt != nil || chat.messages != nil {
-            // Same prompt construction as `generate`: chat template unless --raw.
-            let rendered = try chat.render(m, prompt: prompt)
-            input = try m.tokenizer.encode(rendered, addSpecialTokens: chat.raw || m.prompt == nil)
+            // Same prompt construction as `generate`: chat template unless --raw; images expanded.
+            let prepared = try chat.prepare(m, prompt: prompt)
+            input = prepared.ids
+            features = prepared.features
         } else { throw CLIError("give --ids, --prompt or --messages") }
         let vocab = m.config.vocabSize
         var all = [Float](repeating: 0, count: input.count * vocab)
         let cache = m.model.makeCache(capacity: max(input.count, 1))
-        _ = try m.model.forward(input, cache: cache) { pos, row in
+        _ = try m.model.forward(input, cache: cache, imageFeatures: features) { pos, row in
             for j in 0..<vocab { all[pos * vocab + j] = row[j] }
         }
         var w = SafeTensorsWriter()

@@ -92,7 +92,7 @@ import Testing
             }
             let (expanded, tiles) = try vision.expand(prompt: text, images: images)
             #expect(tiles.map { ProcessorTestsDigest.fnv1a64(vision.processor.pixelValues($0)) } == c.tiles, "\(label): pixel values")
-            let (ids, features) = try vision.prepare(prompt: text, images: images)
+            let (ids, features, _, _) = try vision.prepare(prompt: text, images: images)
             #expect(ids == c.input_ids, "\(label): expanded prompt ids (\(ids.count) vs \(c.input_ids.count)): \(expanded.prefix(200))")
             let pixels = tiles.map(vision.processor.pixelValues)
             let encoded = try vision.encode(pixelValues: pixels)
@@ -127,7 +127,7 @@ import Testing
             _ = try vision.prepare(prompt: "<image><image>", images: [img])
         }
         // Features for fewer image tokens than the prompt holds are refused before running.
-        let (ids, features) = try vision.prepare(prompt: "<image>", images: [img])
+        let (ids, features, _, _) = try vision.prepare(prompt: "<image>", images: [img])
         let short = ImageFeatures(tokenId: features!.tokenId, hidden: features!.hidden, rows: Array(features!.rows.dropLast(features!.hidden)))
         #expect(throws: ModelError.imageTokenMismatch(tokens: ids.filter { $0 == features!.tokenId }.count, features: short.count)) {
             _ = try m.model.forward(ids, cache: m.model.makeCache(capacity: 2048), imageFeatures: short, eachPosition: nil)

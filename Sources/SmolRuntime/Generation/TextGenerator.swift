@@ -9,6 +9,8 @@ public struct GenerationRequest: Sendable {
     public var eosTokenIds: Set<Int>
     public var stopStrings: [String] = []
     public var ignoreEOS = false
+    /// Vision models: rows for the prompt's image tokens (SmolModel.prepare makes them).
+    public var imageFeatures: ImageFeatures? = nil
 
     public init(promptIds: [Int], maxTokens: Int = 256, sampling: SamplingParameters = .init(), eosTokenIds: Set<Int> = []) {
         self.promptIds = promptIds
@@ -70,7 +72,9 @@ public final class TextGenerator: @unchecked Sendable {
         var summary = GenerationSummary()
         summary.promptTokens = req.promptIds.count
         // Reuse the cached prefix; at least one prompt token must run to produce logits.
-        let reuse = min(cache.commonPrefix(with: req.promptIds), req.promptIds.count - 1)
+        var reuse = min(cache.commonPrefix(with: req.promptIds), req.promptIds.count - 1)
+        // Image tokens look alike whatever the image: never reuse a cached image.
+        if let f = req.imageFeatures, let first = req.promptIds.firstIndex(of: f.tokenId) { reuse = min(reuse, first) }
         cache.truncate(to: reuse)
         summary.cachedPromptTokens = reuse
         let sampler = Sampler(params: req.sampling, vocabSize: model.config.vocabSize)
@@ -81,7 +85,7 @@ public final class TextGenerator: @unchecked Sendable {
         let budget = min(req.maxTokens, cache.capacity - req.promptIds.count)
 
         let t0 = Date()
-        var logits = try model.forward(Array(req.promptIds[reuse...]), cache: cache, eachPosition: nil)
+        var logits = try model.forward(Array(req.promptIds[reuse...]), cache: cache, imageFeatures: req.imageFeatures, eachPosition: nil)
         summary.prefillSeconds = Date().timeIntervalSince(t0)
         var tDecode = Date()
         summary.finishReason = .length

@@ -11,7 +11,8 @@ import SmolWeights
 /// folder's TransformerModel; image features replace its `<image>` embeddings.
 public final class VisionLanguageModel: @unchecked Sendable {
     public let config: VisionLanguageConfig
-    public let processor: SmolVLMImageProcessor
+    /// Settable before use, e.g. to cap upscaling (`config.capUpscaling`).
+    public var processor: SmolVLMImageProcessor
     /// `<image>` tokens per tile, checked against the encoder's output rows per tile.
     public let imageSeqLen: Int
     let encoder: SigLIPEncoder
@@ -122,35 +123,49 @@ public final class VisionLanguageModel: @unchecked Sendable {
         return out
     }
 
-    /// Tiles of every image, in prompt order, and the prompt text with each `<image>`
-    /// placeholder expanded, as SmolVLMProcessor does.
-    public func expand(prompt: String, images: [RGBImage]) throws -> (text: String, tiles: [RGBImage]) {
-        var tiles: [RGBImage] = [], expansions: [String] = []
+    /// Tiles of every image and frame, in prompt order, and the prompt text with each
+    /// `<image>` / `<video>` placeholder expanded, as SmolVLMProcessor does.
+    public func expand(prompt: String, images: [RGBImage], videos: [VideoClip] = []) throws -> (text: String, tiles: [RGBImage]) {
+        var imageTiles: [[RGBImage]] = [], imageTexts: [String] = []
         for image in images {
             let split = try processor.split(image)
-            tiles += split.tiles
-            expansions.append(SmolVLMPrompt.imageText(rows: split.rows, cols: split.cols, seqLen: imageSeqLen))
+            imageTiles.append(split.tiles)
+            imageTexts.append(SmolVLMPrompt.imageText(rows: split.rows, cols: split.cols, seqLen: imageSeqLen))
             if split.rows > 0 {
                 let last = SmolVLMPrompt.tileToken(row: split.rows, col: split.cols)
                 guard tokenizer.tokenId(last) != nil else { throw VisionPromptError.missingToken(last) }
             }
         }
-        return (try SmolVLMPrompt.expand(prompt, expansions: expansions), tiles)
+        var videoTiles: [[RGBImage]] = [], videoTexts: [String] = []
+        for clip in videos {
+            videoTiles.append(try clip.frames.map { try processor.videoFrame($0) })
+            videoTexts.append(SmolVLMVideo.promptText(timestamps: clip.timestamps, duration: clip.duration, seqLen: imageSeqLen))
+        }
+        let text = try SmolVLMPrompt.expand(prompt, images: imageTexts, videos: videoTexts)
+        // Tiles in the order their placeholders appear.
+        var tiles: [RGBImage] = [], i = 0, v = 0, rest = Substring(prompt)
+        while let next = [rest.range(of: SmolVLMPrompt.imageToken), rest.range(of: SmolVLMPrompt.videoToken)]
+            .compactMap({ $0 }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            if rest[next] == SmolVLMPrompt.imageToken { tiles += imageTiles[i]; i += 1 } else { tiles += videoTiles[v]; v += 1 }
+            rest = rest[next.upperBound...]
+        }
+        return (text, tiles)
     }
 
     /// Prompt ids and the features for its image tokens, from a rendered prompt holding one
-    /// `<image>` placeholder per image.
-    public func prepare(prompt: String, images: [RGBImage]) throws -> (ids: [Int], features: ImageFeatures?) {
-        let (text, tiles) = try expand(prompt: prompt, images: images)
+    /// `<image>` placeholder per image and one `<video>` per video.
+    public func prepare(prompt: String, images: [RGBImage], videos: [VideoClip] = []) throws
+        -> (ids: [Int], features: ImageFeatures?, text: String, tiles: Int) {
+        let (text, tiles) = try expand(prompt: prompt, images: images, videos: videos)
         let ids = try tokenizer.encode(text, addSpecialTokens: false)
         let count = ids.reduce(0) { $0 + ($1 == config.imageTokenId ? 1 : 0) }
         guard count == tiles.count * imageSeqLen else {
             throw ModelError.imageTokenMismatch(tokens: count, features: tiles.count * imageSeqLen)
         }
-        guard !tiles.isEmpty else { return (ids, nil) }
+        guard !tiles.isEmpty else { return (ids, nil, text, 0) }
         let encoded = try encode(pixelValues: tiles.map(processor.pixelValues))
         let rows = connect(encoded, tiles: tiles.count)
-        return (ids, ImageFeatures(tokenId: config.imageTokenId, hidden: config.text.hiddenSize, rows: rows))
+        return (ids, ImageFeatures(tokenId: config.imageTokenId, hidden: config.text.hiddenSize, rows: rows), text, tiles.count)
     }
 }
 
