@@ -21,6 +21,8 @@ public struct VideoOptions: Sendable, Equatable {
     /// Frame rate assumed for a folder or list of frame images (one frame per second).
     public var framesFolderFPS = 1.0
     public var limits = ImageLimits()
+    /// Where to look for ffmpeg/ffprobe (default: $PATH).
+    public var toolSearchPath: String? = nil
     public init() {}
 }
 
@@ -134,7 +136,8 @@ public enum SmolVLMVideo {
     /// the sampled frames decoded to PNG in a temporary folder.
     public static func loadVideo(path: String, fps: Double, maxFrames: Int, options: VideoOptions) throws -> VideoClip {
         guard FileManager.default.fileExists(atPath: path) else { throw VideoError.notFound(path) }
-        guard let ffprobe = which("ffprobe"), let ffmpeg = which("ffmpeg") else { throw VideoError.ffmpegMissing }
+        let search = options.toolSearchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard let ffprobe = which("ffprobe", in: search), let ffmpeg = which("ffmpeg", in: search) else { throw VideoError.ffmpegMissing }
         let probe = try run(ffprobe, ["-v", "error", "-select_streams", "v:0", "-count_packets",
                                       "-show_entries", "stream=nb_read_packets,r_frame_rate,avg_frame_rate",
                                       "-of", "default=noprint_wrappers=1", path], label: path)
@@ -170,8 +173,8 @@ public enum SmolVLMVideo {
         return VideoClip(frames: frames, timestamps: idx.map { Double($0) / videoFPS }, duration: Double(total) / videoFPS)
     }
 
-    static func which(_ tool: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+    static func which(_ tool: String, in search: String) -> String? {
+        for dir in search.split(separator: ":") {
             let p = "\(dir)/\(tool)"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
