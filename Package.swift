@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
         .target(name: "SmolVision", dependencies: ["CSmolKernels", "CSmolImage", "SmolJSON"]),
         .target(name: "SmolServer", dependencies: [
-            "SmolRuntime", "SmolJSON", "SmolTemplates",
+            "SmolRuntime", "SmolJSON", "SmolTemplates", "SmolVision",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),

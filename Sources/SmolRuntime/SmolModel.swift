@@ -46,7 +46,9 @@ public final class SmolModel: @unchecked Sendable {
             vision = nil
         }
         defaults = try GenerationDefaults.load(directory: directory, config: config)
-        prompt = try PromptBuilder.load(directory: directory)
+        var builder = try PromptBuilder.load(directory: directory)
+        if vision != nil { builder?.textAsParts = true }
+        prompt = builder
         loadSeconds = Date().timeIntervalSince(t0)
         progress(.done(seconds: loadSeconds))
     }

@@ -1,5 +1,6 @@
 import SmolJSON
 import SmolRuntime
+import SmolVision
 import SmolTemplates
 
 /// One chat request in a form both APIs map onto: the conversation, tools, thinking and
@@ -50,7 +51,7 @@ extension ChatJob {
         guard let prompt = model.prompt else {
             throw APIError(status: 400, message: "the model at \(model.directory) has no chat template", code: "no_chat_template")
         }
-        if let f = firstImageField {
+        if let f = firstImageField, model.vision == nil {
             throw APIError(status: 400, message: "\(f): this model (\(model.config.modelType)) reads text only; images need a vision model",
                            param: f, code: "images_not_supported")
         }
@@ -88,10 +89,25 @@ extension ChatJob {
         let forced = useTools && toolChoice != .auto ? ToolCallParser.open : ""
         text += forced
         let ids: [Int]
-        do {
-            ids = try model.tokenizer.encode(text, addSpecialTokens: false)
-        } catch {
-            throw APIError(status: 400, message: "messages: \(error)", param: "messages", code: "tokenizer_error")
+        var tiles: [RGBImage] = []
+        if let vision = model.vision, firstImageField != nil || text.contains(SmolVLMPrompt.imageToken) {
+            // Images are decoded and tiled here; the encoder runs on the engine's thread.
+            do {
+                var media = MediaOptions()
+                media.allowLocalFiles = false
+                let images = try model.loadImages(messages, media: media)
+                (ids, _, tiles) = try vision.tokenize(prompt: text, images: images)
+            } catch let e as ImageError {
+                throw APIError(status: 400, message: "messages: \(e)", param: firstImageField ?? "messages", code: "invalid_image")
+            } catch {
+                throw APIError(status: 400, message: "messages: \(error)", param: firstImageField ?? "messages", code: "invalid_image")
+            }
+        } else {
+            do {
+                ids = try model.tokenizer.encode(text, addSpecialTokens: false)
+            } catch {
+                throw APIError(status: 400, message: "messages: \(error)", param: "messages", code: "tokenizer_error")
+            }
         }
         guard ids.count < contextLength else {
             throw APIError(status: 400, message: "the prompt is \(ids.count) tokens and the context is \(contextLength) tokens: shorten the conversation",
@@ -115,6 +131,8 @@ extension ChatJob {
         var req = GenerationRequest(promptIds: ids, maxTokens: min(maxTokens ?? room, room), sampling: sampling,
                                     eosTokenIds: model.eosTokenIds)
         req.stopStrings = stop
+        req.imageTiles = tiles
+        req.vision = model.vision
         let thinks = source.contains("<think>") || source.contains("enable_thinking")
         return PreparedChat(request: req, forcedPrefix: forced, parseReasoning: thinks, parseTools: useTools)
     }

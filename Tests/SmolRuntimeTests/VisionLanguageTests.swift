@@ -116,6 +116,14 @@ import Testing
         }
     }
 
+    /// SmolVLM's template iterates content parts: plain-text messages are passed as one text
+    /// part, or their text would vanish from the prompt.
+    @Test func plainTextMessagesKeepTheirText() throws {
+        let m = try Self.loaded.get("smolvlm-256m-shape")
+        let text = try #require(m.prompt).render([.system("Be brief."), .user("Hello")])
+        #expect(text == "<|im_start|>System: Be brief.<end_of_utterance>\nUser: Hello<end_of_utterance>\nAssistant:")
+    }
+
     @Test func placeholderCountMustMatchImages() throws {
         let m = try Self.loaded.get("smolvlm-256m-shape")
         let vision = try #require(m.vision)

@@ -105,7 +105,7 @@ public struct ChatMessage: Sendable, Equatable {
 
     /// The message as a template value. `inlineToolCalls` writes tool calls into the content as
     /// `<tool_call>` blocks, for templates (SmolLM3's) that do not render `tool_calls`.
-    func templateValue(inlineToolCalls: Bool) -> TemplateValue {
+    func templateValue(inlineToolCalls: Bool, textAsParts: Bool = false) -> TemplateValue {
         var d = TemplateDictionary()
         d["role"] = .string(role)
         if let parts {
@@ -121,7 +121,7 @@ public struct ChatMessage: Sendable, Equatable {
             if inlineToolCalls && !toolCalls.isEmpty {
                 for c in toolCalls { content += ToolCallParser.render(c) }
             }
-            d["content"] = .string(content)
+            d["content"] = textAsParts ? .array([["type": "text", "text": .string(content)]]) : .string(content)
         }
         if let reasoning { d["reasoning_content"] = .string(reasoning) }
         if !toolCalls.isEmpty && !inlineToolCalls {

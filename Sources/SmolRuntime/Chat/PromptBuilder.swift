@@ -19,6 +19,9 @@ public struct PromptBuilder: Sendable {
     public let template: ChatTemplate
     public let bosToken: String?
     public let eosToken: String?
+    /// Pass plain-text content as a one-part list. Vision templates (SmolVLM's) iterate the
+    /// content's parts and would render a plain string as nothing at all.
+    public var textAsParts = false
 
     public init(template: ChatTemplate, bosToken: String?, eosToken: String?) {
         self.template = template
@@ -61,7 +64,7 @@ public struct PromptBuilder: Sendable {
             tools = nil
         }
         return try template.render(
-            messages: messages.map { $0.templateValue(inlineToolCalls: !rendersToolCalls) },
+            messages: messages.map { $0.templateValue(inlineToolCalls: !rendersToolCalls, textAsParts: textAsParts) },
             tools: tools, addGenerationPrompt: options.addGenerationPrompt, extra: extra,
             bosToken: bosToken, eosToken: eosToken)
     }

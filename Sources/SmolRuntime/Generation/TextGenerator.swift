@@ -1,5 +1,6 @@
 import Foundation
 import SmolTokenizers
+import SmolVision
 
 /// What to generate from a prompt.
 public struct GenerationRequest: Sendable {
@@ -11,6 +12,9 @@ public struct GenerationRequest: Sendable {
     public var ignoreEOS = false
     /// Vision models: rows for the prompt's image tokens (SmolModel.prepare makes them).
     public var imageFeatures: ImageFeatures? = nil
+    /// Or the tiles to encode first, on the generating thread (servers queue these).
+    public var imageTiles: [RGBImage] = []
+    public var vision: VisionLanguageModel? = nil
 
     public init(promptIds: [Int], maxTokens: Int = 256, sampling: SamplingParameters = .init(), eosTokenIds: Set<Int> = []) {
         self.promptIds = promptIds
@@ -36,6 +40,8 @@ public struct GenerationSummary: Sendable {
     public var prefillSeconds = 0.0
     public var decodeSeconds = 0.0
     public var timeToFirstToken = 0.0
+    /// Vision encoder time for tiles encoded by the run (included in timeToFirstToken).
+    public var imageEncodeSeconds = 0.0
     public var prefillTokensPerSecond: Double { prefillSeconds > 0 ? Double(promptTokens - cachedPromptTokens) / prefillSeconds : 0 }
     /// Tokens after the first, over the time spent producing them.
     public var decodeTokensPerSecond: Double { decodeSeconds > 0 && tokens.count > 1 ? Double(tokens.count - 1) / decodeSeconds : 0 }
@@ -70,6 +76,13 @@ public final class TextGenerator: @unchecked Sendable {
             throw GenerationError.promptTooLong(tokens: req.promptIds.count, context: cache.capacity)
         }
         var summary = GenerationSummary()
+        var req = req
+        if req.imageFeatures == nil && !req.imageTiles.isEmpty {
+            guard let vision = req.vision else { throw ModelError.imagesNotSupported(modelType: model.config.modelType) }
+            let t = Date()
+            req.imageFeatures = try vision.features(tiles: req.imageTiles)
+            summary.imageEncodeSeconds = Date().timeIntervalSince(t)
+        }
         summary.promptTokens = req.promptIds.count
         // Reuse the cached prefix; at least one prompt token must run to produce logits.
         var reuse = min(cache.commonPrefix(with: req.promptIds), req.promptIds.count - 1)
@@ -97,7 +110,7 @@ public final class TextGenerator: @unchecked Sendable {
             let next = sampler.sample(logits, history: history, seen: &seen)
             produced += 1
             if produced == 1 {
-                summary.timeToFirstToken = Date().timeIntervalSince(t0)
+                summary.timeToFirstToken = Date().timeIntervalSince(t0) + summary.imageEncodeSeconds
                 tDecode = Date()
             }
             if !req.ignoreEOS && req.eosTokenIds.contains(next) {

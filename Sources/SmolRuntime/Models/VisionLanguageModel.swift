@@ -152,20 +152,29 @@ public final class VisionLanguageModel: @unchecked Sendable {
         return (text, tiles)
     }
 
-    /// Prompt ids and the features for its image tokens, from a rendered prompt holding one
-    /// `<image>` placeholder per image and one `<video>` per video.
-    public func prepare(prompt: String, images: [RGBImage], videos: [VideoClip] = []) throws
-        -> (ids: [Int], features: ImageFeatures?, text: String, tiles: Int) {
+    /// Prompt ids for a rendered prompt holding one `<image>` placeholder per image and one
+    /// `<video>` per video, and the tiles whose features its image tokens take (see `features`).
+    public func tokenize(prompt: String, images: [RGBImage], videos: [VideoClip] = []) throws -> (ids: [Int], text: String, tiles: [RGBImage]) {
         let (text, tiles) = try expand(prompt: prompt, images: images, videos: videos)
         let ids = try tokenizer.encode(text, addSpecialTokens: false)
         let count = ids.reduce(0) { $0 + ($1 == config.imageTokenId ? 1 : 0) }
         guard count == tiles.count * imageSeqLen else {
             throw ModelError.imageTokenMismatch(tokens: count, features: tiles.count * imageSeqLen)
         }
-        guard !tiles.isEmpty else { return (ids, nil, text, 0) }
+        return (ids, text, tiles)
+    }
+
+    /// Encoder and connector over all tiles in one batch: the rows for the image tokens.
+    public func features(tiles: [RGBImage]) throws -> ImageFeatures? {
+        guard !tiles.isEmpty else { return nil }
         let encoded = try encode(pixelValues: tiles.map(processor.pixelValues))
-        let rows = connect(encoded, tiles: tiles.count)
-        return (ids, ImageFeatures(tokenId: config.imageTokenId, hidden: config.text.hiddenSize, rows: rows), text, tiles.count)
+        return ImageFeatures(tokenId: config.imageTokenId, hidden: config.text.hiddenSize, rows: connect(encoded, tiles: tiles.count))
+    }
+
+    public func prepare(prompt: String, images: [RGBImage], videos: [VideoClip] = []) throws
+        -> (ids: [Int], features: ImageFeatures?, text: String, tiles: Int) {
+        let (ids, text, tiles) = try tokenize(prompt: prompt, images: images, videos: videos)
+        return (ids, try features(tiles: tiles), text, tiles.count)
     }
 }
 
