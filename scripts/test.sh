@@ -28,6 +28,14 @@ echo "[vlm] building the tiny SmolVLM checkpoints"
 "$root/Models/.venv/bin/python" "$root/scripts/make_vlm_checkpoint.py" \
   --tokenizer "$root/Models/SmolLM2-135M-Instruct/tokenizer.json" --out "$root/Models" >/dev/null
 
+# Video files are read through the ffmpeg CLI: install it so the video-file test runs.
+if ! command -v ffmpeg >/dev/null 2>&1; then
+  echo "[vlm] installing ffmpeg for the video tests"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+fi
+export SMOL_REQUIRE_FFMPEG=1
+
 swift test --skip-build "$@"
 
 # smol serve driven by the real openai / anthropic Python clients, raw HTTP and a small load

@@ -82,4 +82,26 @@ import Testing
         // 300x200 stays under one 384 tile: a single tile, no split.
         #expect(try SmolVLMImageProcessor(config: cfg).split(img).tiles.count == 1)
     }
+
+    static let ffmpeg = SmolVLMVideo.which("ffmpeg", in: ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin")
+    /// scripts/test.sh installs ffmpeg and sets SMOL_REQUIRE_FFMPEG=1, so CI always runs this.
+    static let runFFmpegTest = ffmpeg != nil || ProcessInfo.processInfo.environment["SMOL_REQUIRE_FFMPEG"] == "1"
+
+    /// A lossless 3 s clip at 10 fps whose frame n is red n*8, green 255-n*8: the sampled
+    /// frames must be exactly frames 0, 14 and 29 (transformers' indices for this clip).
+    @Test(.enabled(if: runFFmpegTest)) func videoFileThroughFFmpeg() throws {
+        let ffmpeg = try #require(Self.ffmpeg, "ffmpeg is not installed (apt-get install ffmpeg)")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("smol-ramp-\(UUID().uuidString).mkv").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        _ = try SmolVLMVideo.run(ffmpeg, ["-v", "error", "-y", "-f", "lavfi", "-i",
+                                          "color=c=black:s=16x16:r=10:d=3,format=rgb24,geq=r='N*8':g='255-N*8':b='128'",
+                                          "-c:v", "ffv1", "-pix_fmt", "bgr0", file], label: file)
+        let clip = try SmolVLMVideo.loadVideo(path: file, fps: 1, maxFrames: 64, options: VideoOptions())
+        #expect(clip.timestamps == [0, 1.4, 2.9] && clip.duration == 3)
+        #expect(clip.frames.map { Array($0.pixels.prefix(3)) } == [[0, 255, 128], [112, 143, 128], [232, 23, 128]])
+        #expect(clip.frames.allSatisfy { $0.width == 16 && $0.height == 16 })
+        // Not a video: ffprobe's error is passed on, naming the file.
+        let notVideo = ProcessorTests.root.appendingPathComponent("Tests/Fixtures/vision/images/bad_not_an_image.png").path
+        #expect(throws: VideoError.self) { try SmolVLMVideo.loadVideo(path: notVideo, fps: 1, maxFrames: 4, options: VideoOptions()) }
+    }
 }
