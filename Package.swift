@@ -42,7 +42,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "smol", dependencies: [
-            "SmolRuntime", "SmolEval", "SmolServer", "SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates",
+            "SmolRuntime", "SmolEval", "SmolServer", "SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates", "SmolVision",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SmolKernelsTests", dependencies: ["SmolKernels", "CSmolKernels"]),

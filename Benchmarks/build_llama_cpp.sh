@@ -12,7 +12,7 @@
 #
 # Knobs: BENCH_WORK, GGUF_DIR (default $BENCH_WORK/gguf), MODELS (names under Models/ or paths;
 # default "SmolLM2-135M-Instruct bench-smollm3-3b-shape"), JOBS (default 2), NICE (default 10),
-# SKIP_BUILD=1, SKIP_CONVERT=1.
+# SKIP_BUILD=1, SKIP_CONVERT=1, TARGETS (default "llama-bench llama-mtmd-cli").
 #
 # The 3B-shape checkpoint is made first when missing (scripts/make_bench_checkpoint.py).
 set -euo pipefail
@@ -22,6 +22,8 @@ GGUF_DIR="${GGUF_DIR:-$BENCH_WORK/gguf}"
 MODELS="${MODELS:-SmolLM2-135M-Instruct bench-smollm3-3b-shape}"
 JOBS="${JOBS:-2}"
 NICE="${NICE:-10}"
+# llama-mtmd-cli: the multimodal tool, for the SmolVLM image benchmarks (Benchmarks/vision.sh).
+TARGETS="${TARGETS:-llama-bench llama-mtmd-cli}"
 VERSION=0.3.36
 SDIST="llama_cpp_python-$VERSION.tar.gz"
 SRC="$BENCH_WORK/llama_cpp_python-$VERSION/vendor/llama.cpp"
@@ -86,8 +88,8 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
       -DGGML_NATIVE=ON -DGGML_OPENMP=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
       -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
   fi
-  log "building llama-bench (nice -n $NICE, -j$JOBS)"
-  nice -n "$NICE" ninja -C "$BUILD" -j"$JOBS" llama-bench >&2
+  log "building $TARGETS (nice -n $NICE, -j$JOBS)"
+  nice -n "$NICE" ninja -C "$BUILD" -j"$JOBS" $TARGETS >&2
   log "llama-bench: $BUILD/bin/llama-bench"
 fi
 
@@ -114,7 +116,8 @@ for m in $MODELS; do
   esac
   name="$(basename "$dir")"
   out="$GGUF_DIR/$name-BF16.gguf"
-  if [ -f "$out" ]; then log "$out exists"; continue; fi
+  mmproj="$GGUF_DIR/$name-mmproj-BF16.gguf"
+  if [ -f "$out" ] && { [ -f "$mmproj" ] || ! grep -q vision_config "$dir/config.json" 2>/dev/null; }; then log "$out exists"; continue; fi
   if [ ! -f "$dir/config.json" ] && [ "$name" = bench-smollm3-3b-shape ]; then
     log "making the 3B-shape checkpoint $dir"
     nice -n "$NICE" python3 "$root/scripts/make_bench_checkpoint.py" --out "$dir" >&2
@@ -122,9 +125,18 @@ for m in $MODELS; do
   if [ ! -f "$dir/config.json" ]; then
     log "skipping $m: no model at $dir (the default model comes from scripts/setup.sh)"; continue
   fi
-  log "converting $dir -> $out"
-  tmp="$GGUF_DIR/partial-$name-BF16.gguf"
-  nice -n "$NICE" "$venv/bin/python" "$SRC/convert_hf_to_gguf.py" "$dir" --outtype bf16 --outfile "$tmp" >&2
-  mv "$tmp" "$out"
+  if [ ! -f "$out" ]; then
+    log "converting $dir -> $out"
+    tmp="$GGUF_DIR/partial-$name-BF16.gguf"
+    nice -n "$NICE" "$venv/bin/python" "$SRC/convert_hf_to_gguf.py" "$dir" --outtype bf16 --outfile "$tmp" >&2
+    mv "$tmp" "$out"
+  fi
+  # Vision models (SmolVLM): the vision encoder + projector as llama.cpp's separate mmproj file.
+  if grep -q vision_config "$dir/config.json" && [ ! -f "$mmproj" ]; then
+    log "converting $dir -> $mmproj"
+    tmp="$GGUF_DIR/partial-$name-mmproj-BF16.gguf"
+    nice -n "$NICE" "$venv/bin/python" "$SRC/convert_hf_to_gguf.py" "$dir" --mmproj --outtype bf16 --outfile "$tmp" >&2
+    mv "$tmp" "$mmproj"
+  fi
 done
 log "done"

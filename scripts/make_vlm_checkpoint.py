@@ -52,6 +52,23 @@ SHAPES = {
 }
 
 
+# Full-size shapes for Benchmarks/vision.sh (random bf16 weights; speed depends only on shapes).
+BENCH_SHAPES = {
+    "bench-smolvlm2-256m-shape": dict(
+        seed=1256, scale_factor=4, tile=512, longest_edge=2048,
+        vision=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                    image_size=512, patch_size=16),
+        text=dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+                  num_key_value_heads=3, rope_theta=100000.0, rms_norm_eps=1e-5)),
+    "bench-smolvlm2-2.2b-shape": dict(
+        seed=3200, scale_factor=3, tile=384, longest_edge=1536,
+        vision=dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16,
+                    image_size=384, patch_size=14),
+        text=dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=24, num_attention_heads=32,
+                  num_key_value_heads=32, rope_theta=130000.0, rms_norm_eps=1e-5)),
+}
+
+
 def image_seq_len(s):
     v = s["vision"]
     side = v["image_size"] // v["patch_size"]
@@ -123,6 +140,27 @@ def weights(s):
     return W
 
 
+def write_safetensors_bf16_streaming(path, specs, seed):
+    """Random N(0, std) bf16 tensors, generated one at a time (a 2B model never sits in RAM)."""
+    rng = np.random.default_rng(seed)
+    header, off = {}, 0
+    for name, shape, _ in specs:
+        n = int(np.prod(shape)) * 2
+        header[name] = {"dtype": "BF16", "shape": list(shape), "data_offsets": [off, off + n]}
+        off += n
+    header["__metadata__"] = {"format": "pt"}
+    hjson = json.dumps(header, separators=(",", ":")).encode()
+    hjson += b" " * ((8 - len(hjson) % 8) % 8)
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<Q", len(hjson)))
+        fh.write(hjson)
+        for name, shape, std in specs:
+            a = rng.standard_normal(shape, dtype=np.float32) * np.float32(std)
+            if std == 0:  # norms: ones
+                a = np.ones(shape, np.float32)
+            fh.write((a.view(np.uint32) >> 16).astype("<u2").tobytes())
+
+
 def write_safetensors(path, tensors):
     header, blobs, off = {}, [], 0
     for name in sorted(tensors):
@@ -150,15 +188,51 @@ def tokenizer_with_vlm_tokens(path):
     return tok
 
 
+def bench_specs(s):
+    """(name, shape, std) for every tensor of a full-size shape; std 0 means a norm (ones)."""
+    v, t = s["vision"], s["text"]
+    vh, vi, p = v["hidden_size"], v["intermediate_size"], v["patch_size"]
+    side = v["image_size"] // p
+    th, ti = t["hidden_size"], t["intermediate_size"]
+    kvd = t["num_key_value_heads"] * (th // t["num_attention_heads"])
+    pre = "model.vision_model."
+    specs = [(pre + "embeddings.patch_embedding.weight", (vh, 3, p, p), 0.02), (pre + "embeddings.patch_embedding.bias", (vh,), 0.02),
+             (pre + "embeddings.position_embedding.weight", (side * side, vh), 0.02)]
+    for i in range(v["num_hidden_layers"]):
+        L = f"{pre}encoder.layers.{i}."
+        for proj in ["q_proj", "k_proj", "v_proj", "out_proj"]:
+            specs += [(L + f"self_attn.{proj}.weight", (vh, vh), 0.02), (L + f"self_attn.{proj}.bias", (vh,), 0.02)]
+        specs += [(L + "mlp.fc1.weight", (vi, vh), 0.02), (L + "mlp.fc1.bias", (vi,), 0.02),
+                  (L + "mlp.fc2.weight", (vh, vi), 0.02), (L + "mlp.fc2.bias", (vh,), 0.02)]
+        for ln in ["layer_norm1", "layer_norm2"]:
+            specs += [(L + ln + ".weight", (vh,), 0), (L + ln + ".bias", (vh,), 0.02)]
+    specs += [(pre + "post_layernorm.weight", (vh,), 0), (pre + "post_layernorm.bias", (vh,), 0.02),
+              ("model.connector.modality_projection.proj.weight", (th, vh * s["scale_factor"] ** 2), 0.02)]
+    pre = "model.text_model."
+    specs.append((pre + "embed_tokens.weight", (VOCAB, th), 0.02))
+    for i in range(t["num_hidden_layers"]):
+        L = f"{pre}layers.{i}."
+        specs += [(L + "self_attn.q_proj.weight", (th, th), 0.02), (L + "self_attn.k_proj.weight", (kvd, th), 0.02),
+                  (L + "self_attn.v_proj.weight", (kvd, th), 0.02), (L + "self_attn.o_proj.weight", (th, th), 0.02),
+                  (L + "mlp.gate_proj.weight", (ti, th), 0.02), (L + "mlp.up_proj.weight", (ti, th), 0.02),
+                  (L + "mlp.down_proj.weight", (th, ti), 0.02),
+                  (L + "input_layernorm.weight", (th,), 0), (L + "post_attention_layernorm.weight", (th,), 0)]
+    specs += [(pre + "norm.weight", (th,), 0), ("lm_head.weight", (VOCAB, th), 0.02)]
+    return specs
+
+
 def build(name, tokenizer_path, out_root):
-    s = SHAPES[name]
+    s = SHAPES.get(name) or BENCH_SHAPES[name]
     out = os.path.join(out_root, name)
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(config(s), f, indent=2)
     with open(os.path.join(out, "generation_config.json"), "w") as f:
         json.dump({"bos_token_id": 1, "eos_token_id": [2, 49154], "pad_token_id": 2}, f, indent=2)
-    write_safetensors(os.path.join(out, "model.safetensors"), weights(s))
+    if name in SHAPES:
+        write_safetensors(os.path.join(out, "model.safetensors"), weights(s))
+    else:
+        write_safetensors_bf16_streaming(os.path.join(out, "model.safetensors"), bench_specs(s), s["seed"])
     with open(os.path.join(out, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(tokenizer_with_vlm_tokens(tokenizer_path), f, ensure_ascii=False)
     with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
@@ -187,8 +261,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokenizer", required=True, help="SmolLM2 tokenizer.json (the default model's)")
     ap.add_argument("--out", required=True, help="folder to create the checkpoint folders in")
+    ap.add_argument("--bench", action="store_true", help="the full-size benchmark shapes instead (several GB, bf16)")
     args = ap.parse_args()
-    for name in SHAPES:
+    for name in (BENCH_SHAPES if args.bench else SHAPES):
         print(build(name, args.tokenizer, args.out))
 
 

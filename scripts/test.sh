@@ -36,6 +36,14 @@ if ! command -v ffmpeg >/dev/null 2>&1; then
 fi
 export SMOL_REQUIRE_FFMPEG=1
 
+# OpenBLAS picks its kernels from a CPU table that lags new CPUs (Debian's 0.3.21 takes some AVX2
+# EPYCs for Prescott, an SSE3 core); `smol` re-executes itself with the right OPENBLAS_CORETYPE,
+# the test process cannot, so it gets it here.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+
 swift test --skip-build "$@"
 
 # smol serve driven by the real openai / anthropic Python clients, raw HTTP and a small load

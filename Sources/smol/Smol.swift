@@ -16,7 +16,7 @@ struct Smol: AsyncParsableCommand {
         defaultSubcommand: Generate.self)
 
     static func main() async {
-        BLASSetup.reexecWithAVX512KernelsIfNeeded()
+        BLASSetup.reexecWithBestKernelsIfNeeded()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
