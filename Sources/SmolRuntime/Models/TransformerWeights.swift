@@ -19,20 +19,9 @@ struct TransformerWeights {
     let lmHead: WeightMatrix
 
     init(config c: TransformerConfig, weights: ModelWeights, prefix: String = "model.") throws {
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix {
-            let t = try weights.require(name)
-            guard t.shape == [rows, cols] else { throw ModelError.shapeMismatch(tensor: name, expected: [rows, cols], actual: t.shape) }
-            guard let dt = smol_dtype(t.dtype) else { throw ModelError.unsupportedDType(tensor: name, dtype: t.dtype.rawValue) }
-            return WeightMatrix(data: t.data, dtype: dt, rows: rows, cols: cols)
-        }
-        func vector(_ name: String, _ n: Int) throws -> [Float] {
-            let t = try weights.require(name)
-            guard t.shape == [n] else { throw ModelError.shapeMismatch(tensor: name, expected: [n], actual: t.shape) }
-            guard t.dtype.isComputeFloat, let f = t.toFloats() else {
-                throw ModelError.unsupportedDType(tensor: name, dtype: t.dtype.rawValue)
-            }
-            return f
-        }
+        let binder = WeightBinder(weights)
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> WeightMatrix { try binder.matrix(name, rows, cols) }
+        func vector(_ name: String, _ n: Int) throws -> [Float] { try binder.vector(name, n) }
         let h = c.hiddenSize, qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
         embed = try matrix(prefix + "embed_tokens.weight", c.vocabSize, h)
         layers = try (0..<c.numLayers).map { i in
