@@ -52,10 +52,20 @@ def main():
         out.append({"cfg": cfg, "w": w, "h": h, "rows": int(r["rows"][0][0]), "cols": int(r["cols"][0][0]),
                     "shape": list(pv.shape), "tiles": [fnv1a64(t.astype("<f4").tobytes()) for t in pv]})
         print(cfg, w, h, pv.shape)
+    # A batch of two samples with different numbers of images and tiles: padded with all-zero
+    # tiles (mask 0) up to the largest sample.
+    p = SmolVLMImageProcessorPil(image_mean=[0.5] * 3, image_std=[0.5] * 3, **CONFIGS["A"])
+    samples = [[(500, 300), (13, 7)], [(40, 30)]]
+    r = p(images=[[Image.fromarray(pattern(w, h), "RGB") for w, h in s] for s in samples], return_tensors="np")
+    pv, mask = r["pixel_values"], r["pixel_attention_mask"]
+    batch = {"samples": samples, "shape": list(pv.shape), "mask_shape": list(mask.shape), "dtype": str(pv.dtype),
+             "tiles": [[fnv1a64(t.astype("<f4").tobytes()) for t in sample] for sample in pv],
+             "mask_sums": [[int(m.sum()) for m in sample] for sample in mask]}
+    print("batch", pv.shape, mask.shape)
     path = os.path.join(root, "Tests/Fixtures/vision/smolvlm_tiles.json")
     with open(path, "w") as f:
         json.dump({"generator": f"transformers {transformers.__version__} SmolVLMImageProcessorPil, Pillow {PIL.__version__}",
-                   "cases": out}, f, indent=1)
+                   "cases": out, "batch": batch}, f, indent=1)
         f.write("\n")
 
 

@@ -137,6 +137,44 @@ public struct SmolVLMImageProcessor: Sendable {
     }
 }
 
+extension SmolVLMImageProcessor {
+    /// Several prompts' images as transformers batches them: per sample the tiles of all its
+    /// images in order, padded with all-zero tiles up to the largest sample; the mask is 1 over
+    /// real tiles and 0 over padding. (Every tile is tileSize x tileSize, so only the tile count
+    /// is ever padded.) The runtime encodes one prompt at a time and needs no padding; this is
+    /// the reference's `pixel_values` / `pixel_attention_mask` for tools and tests.
+    public struct Batch: Sendable {
+        public var samples: Int
+        public var maxTiles: Int
+        public var size: Int
+        /// [samples, maxTiles, 3, size, size]
+        public var pixelValues: [Float]
+        /// [samples, maxTiles, size, size]
+        public var pixelAttentionMask: [UInt8]
+    }
+
+    public func batch(_ samples: [[RGBImage]]) throws(VisionError) -> Batch {
+        var tiles: [[RGBImage]] = []
+        for images in samples {
+            var t: [RGBImage] = []
+            for image in images { t += try split(image).tiles }
+            tiles.append(t)
+        }
+        let n = tiles.map(\.count).max() ?? 0, s = config.tileSize, per = 3 * s * s
+        var pv = [Float](repeating: 0, count: samples.count * n * per)
+        var mask = [UInt8](repeating: 0, count: samples.count * n * s * s)
+        for (b, sample) in tiles.enumerated() {
+            for (i, tile) in sample.enumerated() {
+                let base = (b * n + i) * per
+                for (j, v) in pixelValues(tile).enumerated() { pv[base + j] = v }
+                let m = (b * n + i) * s * s
+                for j in 0..<(s * s) { mask[m + j] = 1 }
+            }
+        }
+        return Batch(samples: samples.count, maxTiles: n, size: s, pixelValues: pv, pixelAttentionMask: mask)
+    }
+}
+
 extension SmolVLMImageProcessor.Config {
     /// Reads `preprocessor_config.json`, or the `image_processor` object nested in
     /// `processor_config.json`. Absent keys keep transformers' defaults.

@@ -14,7 +14,13 @@ import Testing
         let tiles: [String]
     }
 
-    struct Fixture: Decodable { let generator: String; let cases: [Case] }
+    struct BatchFixture: Decodable {
+        let samples: [[[Int]]]
+        let shape, mask_shape: [Int]
+        let tiles: [[String]]
+        let mask_sums: [[Int]]
+    }
+    struct Fixture: Decodable { let generator: String; let cases: [Case]; let batch: BatchFixture }
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -95,5 +101,23 @@ import Testing
         #expect(throws: VisionError.self) { try RGBImage(width: 0, height: 3, pixels: []) }
         #expect(throws: VisionError.self) { try RGBImage(width: 2, height: 2, pixels: [1, 2, 3]) }
         #expect(throws: VisionError.self) { try RGBImage(width: Int.max / 2, height: 4, pixels: []) }
+    }
+
+    /// Two samples with different tile counts: zero tiles and a zero mask pad the shorter one.
+    @Test func batchPadsLikeTransformers() throws {
+        let url = ProcessorTests.root.appendingPathComponent("Tests/Fixtures/vision/smolvlm_tiles.json")
+        let f = try JSONDecoder().decode(ProcessorTests.Fixture.self, from: Data(contentsOf: url)).batch
+        let p = SmolVLMImageProcessor(config: ProcessorTests.config("A"))
+        let b = try p.batch(try f.samples.map { try $0.map { try ProcessorTests.pattern($0[0], $0[1]) } })
+        #expect([b.samples, b.maxTiles, 3, b.size, b.size] == f.shape)
+        let per = 3 * b.size * b.size, area = b.size * b.size
+        for s in 0..<b.samples {
+            for t in 0..<b.maxTiles {
+                let start = (s * b.maxTiles + t) * per
+                #expect(ProcessorTests.fnv1a64(Array(b.pixelValues[start..<(start + per)])) == f.tiles[s][t], "sample \(s) tile \(t)")
+                let m = (s * b.maxTiles + t) * area
+                #expect(b.pixelAttentionMask[m..<(m + area)].reduce(0) { $0 + Int($1) } == f.mask_sums[s][t])
+            }
+        }
     }
 }
