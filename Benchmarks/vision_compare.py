@@ -7,6 +7,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 
 def env(k):
@@ -20,29 +21,36 @@ def run_smol(model_dir):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def stamp(line):
+    """llama.cpp's log prefix M.SS.mmm.uuu (time since start) in seconds."""
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)\.(\d+) ", line)
+    return int(m[1]) * 60 + int(m[2]) + int(m[3]) / 1e3 + int(m[4]) / 1e6 if m else None
+
+
 def run_mtmd(name):
+    """llama-mtmd-cli with one generated token: its log gives the encoder time per batch of
+    slices; time to first token is the wall time after the model is loaded."""
     gguf = os.path.join(env("GGUF_DIR"), f"{name}-BF16.gguf")
     mmproj = os.path.join(env("GGUF_DIR"), f"{name}-mmproj-BF16.gguf")
-    if not (os.path.exists(env("MTMD")) and os.path.exists(gguf) and os.path.exists(mmproj)):
-        return None, f"missing {env('MTMD') if not os.path.exists(env('MTMD')) else (gguf if not os.path.exists(gguf) else mmproj)}"
+    for f in (env("MTMD"), gguf, mmproj):
+        if not os.path.exists(f):
+            return None, f"missing {f}"
     runs = []
     for _ in range(int(env("REPEATS"))):
         cmd = [env("MTMD"), "-m", gguf, "--mmproj", mmproj, "--image", env("IMAGE"), "-p", "Describe this image.",
-               "-n", env("GEN_TOKENS"), "-t", env("THREADS"), "--temp", "0", "--no-warmup", "-c", "4096"]
+               "-n", "1", "-t", env("THREADS"), "--temp", "0", "--no-warmup", "-c", "4096"]
+        t0 = time.time()
         p = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.time() - t0
         log = p.stdout + p.stderr
         with open(os.path.join(env("RESULTS_DIR"), f"mtmd-{name}.log"), "a") as f:
             f.write(log)
         if p.returncode != 0:
             return None, f"llama-mtmd-cli failed (rc {p.returncode}), see {env('RESULTS_DIR')}"
-        enc = sum(float(x) for x in re.findall(r"image slice encoded in (\d+) ms", log))
-        dec = sum(float(x) for x in re.findall(r"image decoded \(batch \d+/\d+\) in (\d+) ms", log))
-        slices = len(re.findall(r"image slice encoded in", log))
-        prompt = re.search(r"prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens", log)
-        ev = re.search(r"\beval time =\s+([\d.]+) ms /\s+(\d+) runs", log)
-        runs.append({"encode_ms": enc, "image_decode_ms": dec, "slices": slices,
-                     "prompt_eval_ms": float(prompt.group(1)) if prompt else None,
-                     "decode_tps": (int(ev.group(2)) / float(ev.group(1)) * 1000) if ev and float(ev.group(1)) > 0 else None})
+        enc = sum(float(x) for x in re.findall(r"mtmd batch encoding done in (\d+) ms", log))
+        slices = sum(int(x) for x in re.findall(r"encoding mtmd batch, n_chunks = (\d+)", log))
+        loaded = next((stamp(l) for l in log.splitlines() if "main: loading model" in l), None)
+        runs.append({"encode_ms": enc, "slices": slices, "ttft": wall - loaded if loaded is not None else None})
     med = lambda k: statistics.median([r[k] for r in runs if r[k] is not None]) if any(r[k] is not None for r in runs) else None
     return {k: med(k) for k in runs[0]}, None
 
@@ -63,10 +71,9 @@ def main():
         print(f"| {name} | smol | {s['tiles']} | {s['encode_seconds'] * 1000:.0f} ms | {s['encode_ms_per_tile']:.0f} ms | "
               f"{s['time_to_first_token_seconds']:.2f} s | {s['decode_tokens_per_second']:.1f} |")
         if l:
-            ttft = (l["encode_ms"] + l["image_decode_ms"] + (l["prompt_eval_ms"] or 0)) / 1000
             per = l["encode_ms"] / max(l["slices"], 1)
-            print(f"| {name} | llama.cpp | {l['slices']} | {l['encode_ms']:.0f} ms | {per:.0f} ms | ~{ttft:.2f} s | "
-                  f"{l['decode_tps'] or 0:.1f} |")
+            print(f"| {name} | llama.cpp (llama-mtmd-cli) | {l['slices']:.0f} | {l['encode_ms']:.0f} ms | {per:.0f} ms | "
+                  f"{l['ttft']:.2f} s | (llama-bench) |")
         else:
             print(f"| {name} | llama.cpp | - | - | - | - | {why} |")
     print(f"\nraw results: {env('RESULTS_DIR')}")

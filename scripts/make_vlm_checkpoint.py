@@ -80,6 +80,7 @@ def config(s):
              layer_norm_eps=1e-6)
     t = dict(s["text"], model_type="llama", vocab_size=VOCAB, hidden_act="silu", max_position_embeddings=8192,
              bos_token_id=1, eos_token_id=2, pad_token_id=2, tie_word_embeddings=False,
+             architectures=["VLlama3ForCausalLM"],  # as SmolVLM2's configs (llama.cpp's converter reads it)
              head_dim=s["text"]["hidden_size"] // s["text"]["num_attention_heads"])
     return {"architectures": ["SmolVLMForConditionalGeneration"], "model_type": "smolvlm",
             "image_token_id": 49153, "scale_factor": s["scale_factor"], "tie_word_embeddings": False,

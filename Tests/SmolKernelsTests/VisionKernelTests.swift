@@ -24,14 +24,19 @@ import Testing
         }
     }
 
+    /// Every instruction set (the AVX2 path computes tanh through a vector exp).
     @Test func geluTanhMatchesReference() {
-        let x0 = KernelTests.randoms(20000, seed: 14).map { $0 * 12 }
-        var x = x0
-        smol_gelu_tanh(Self.ctx.pool, &x, x0.count)
-        for (got, v) in zip(x, x0) {
-            let d = Double(v)
-            let ref = 0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)))
-            #expect(abs(Double(got) - ref) <= 1e-5 * max(1, abs(ref)))
+        let x0 = KernelTests.randoms(20003, seed: 14).map { $0 * 12 } + [0, 1e-30, -1e-8, 30, -30, 1e4, -1e4]
+        for level in KernelTests.isaLevels {
+            ComputeContext.setISA(level)
+            defer { ComputeContext.setISA(ComputeContext.bestISA) }
+            var x = x0
+            smol_gelu_tanh(Self.ctx.pool, &x, x0.count)
+            for (got, v) in zip(x, x0) {
+                let d = Double(v)
+                let ref = 0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)))
+                #expect(abs(Double(got) - ref) <= 1e-6 * max(1, abs(ref)), "isa \(level): gelu(\(v)) = \(got), want \(ref)")
+            }
         }
     }
 
@@ -46,6 +51,15 @@ import Testing
         let (batch, seq, heads, d) = shape
         let width = heads * d, count = batch * seq * width
         let q = KernelTests.randoms(count, seed: 21), k = KernelTests.randoms(count, seed: 22), v = KernelTests.randoms(count, seed: 23)
+        for level in KernelTests.isaLevels {
+            ComputeContext.setISA(level)
+            defer { ComputeContext.setISA(ComputeContext.bestISA) }
+            checkFullAttention(batch, seq, heads, d, q, k, v)
+        }
+    }
+
+    func checkFullAttention(_ batch: Int, _ seq: Int, _ heads: Int, _ d: Int, _ q: [Float], _ k: [Float], _ v: [Float]) {
+        let width = heads * d, count = batch * seq * width
         var out = [Float](repeating: 0, count: count)
         var scratch = [Float](repeating: 0, count: 2 * seq * seq)
         let scale = 1 / Float(d).squareRoot()
