@@ -19,6 +19,7 @@ import tempfile
 import jinja2
 import numpy as np
 import PIL
+import PIL.Image
 import torch
 import transformers
 from transformers import PreTrainedTokenizerFast, SmolVLMForConditionalGeneration
@@ -51,6 +52,34 @@ CASES = {
         ("exif rotated + progressive", ["rgb_exif6_24x16.jpg", "rgb_progressive_50x30.jpg"], "Compare."),
     ],
 }
+
+
+# Video: three decoder fixtures as frames at 0, 1 and 2 s of a 3 s clip. The prompt and ids come
+# from transformers (replace_video_token); the frame pixels cannot (its video processor needs
+# torchvision), so they are made as SmolRuntime makes them: longest edge to video_size, then
+# squashed to one tile, both with PIL's Lanczos, then rescaled and normalised as images.
+VIDEO = {"smolvlm-2.2b-shape": ("video frames", ["rgb_64x48.jpg", "rgb_odd_37x23.jpg", "gray_40x25.jpg"], "What happens?")}
+
+
+def longest_edge_size(h, w, longest):
+    aspect = w / h
+    if w >= h:
+        w = longest
+        h = int(w / aspect)
+        h += h % 2
+    else:
+        h = longest
+        w = int(h * aspect)
+        w += w % 2
+    return max(h, 1), max(w, 1)
+
+
+def frame_pixels(img, video_edge, tile):
+    h, w = longest_edge_size(img.height, img.width, video_edge)
+    img = img.resize((w, h), PIL.Image.LANCZOS).resize((tile, tile), PIL.Image.LANCZOS)
+    x = (np.asarray(img).astype(np.float64) * (1 / 255)).astype(np.float32)
+    x = (x - np.float32(0.5)) / np.float32(0.5)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
 
 
 class NoTVSmolVLMProcessor(SmolVLMProcessor):
@@ -127,6 +156,41 @@ def main():
                 "logits": sampled(logits), "top5": [int(i) for i in top5.indices],
                 "greedy": greedy, "greedy_min_margin": min(margins),
             })
+            print(shape, label, len(ids), tuple(pv.shape), greedy, f"margin {min(margins):.4f}")
+        if shape in VIDEO:
+            from transformers.video_utils import VideoMetadata
+            label, files, question = VIDEO[shape]
+            messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}]
+            text = template.render(messages=messages, add_generation_prompt=True)
+            meta = VideoMetadata(total_num_frames=len(files), fps=1.0, duration=float(len(files)),
+                                 frames_indices=np.arange(len(files)))
+            video_text = proc.replace_video_token({"pixel_values": np.zeros((1, len(files))), "video_metadata": [meta]}, 0)
+            expanded = text.replace("<video>", video_text)
+            ids = tok(expanded, add_special_tokens=False)["input_ids"]
+            edge = cfg["video_sampling"]["video_size"]["longest_edge"]
+            tile = cfg["max_image_size"]["longest_edge"]
+            pv = torch.stack([frame_pixels(load_image(os.path.join(IMAGES, f)), edge, tile) for f in files])
+            with torch.no_grad():
+                vis = model.model.vision_model(pixel_values=pv).last_hidden_state
+                conn = model.model.connector(vis)
+                inputs = {"input_ids": torch.tensor([ids]), "attention_mask": torch.ones(1, len(ids), dtype=torch.long),
+                          "pixel_values": pv[None]}
+                logits = model(**inputs).logits[0, -1]
+                greedy, margins, cur = [], [], dict(inputs)
+                for _ in range(GREEDY):
+                    lg = model(**cur).logits[0, -1]
+                    top = torch.topk(lg, 2)
+                    margins.append(float(top.values[0] - top.values[1]))
+                    greedy.append(int(top.indices[0]))
+                    cur["input_ids"] = torch.cat([cur["input_ids"], torch.tensor([[greedy[-1]]])], 1)
+                    cur["attention_mask"] = torch.ones_like(cur["input_ids"])
+            assert min(margins) > 2e-3, f"video greedy margin {min(margins)}"
+            out_cases.append({
+                "label": label, "images": [], "video_frames": files, "timestamps": [0.0, 1.0, 2.0], "duration": 3.0,
+                "question": question, "text": text, "input_ids": ids, "image_token_count": ids.count(49153),
+                "tiles": [fnv1a64(t.numpy().astype("<f4").tobytes()) for t in pv], "pixel_attention_mask_sum": 0,
+                "vision_tile0": sampled(vis[0]), "connector": sampled(conn), "logits": sampled(logits),
+                "top5": [int(i) for i in torch.topk(logits, 5).indices], "greedy": greedy, "greedy_min_margin": min(margins)})
             print(shape, label, len(ids), tuple(pv.shape), greedy, f"margin {min(margins):.4f}")
         with open(os.path.join(out_dir, f"{shape}.json"), "w") as f:
             json.dump({"generator": f"transformers {transformers.__version__}, torch {torch.__version__}, "

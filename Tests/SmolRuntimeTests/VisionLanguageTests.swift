@@ -14,6 +14,10 @@ import Testing
     struct Case: Decodable {
         let label: String
         let images: [String]
+        /// Video cases: frame files at `timestamps` of a `duration`-second clip.
+        let video_frames: [String]?
+        let timestamps: [Double]?
+        let duration: Double?
         let question, text: String
         let input_ids: [Int]
         let tiles: [String]
@@ -79,20 +83,28 @@ import Testing
     @Test(arguments: shapes)
     func matchesTransformers(_ shape: String) throws {
         let f = try Self.fixture(shape)
+        #expect(f.cases.count >= 5)
         let m = try Self.loaded.get(shape)
         let vision = try #require(m.vision)
         let prompt = try #require(m.prompt)
         for c in f.cases {
             let label = "\(shape) / \(c.label)"
-            let parts = c.images.map { ContentPart.image(path: $0) } + [.text(c.question)]
+            func load(_ file: String) throws -> RGBImage {
+                try ImageDecoder.load(path: FixturePaths.repoRoot + "/Tests/Fixtures/vision/images/" + file).image
+            }
+            var parts = c.images.map { ContentPart.image(path: $0) }
+            var videos: [VideoClip] = []
+            if let frames = c.video_frames, let stamps = c.timestamps, let duration = c.duration {
+                parts.append(.video(path: "clip"))
+                videos.append(VideoClip(frames: try frames.map(load), timestamps: stamps, duration: duration))
+            }
+            parts.append(.text(c.question))
             let text = try prompt.render([ChatMessage(role: "user", parts: parts)])
             #expect(text == c.text, "\(label): rendered prompt")
-            let images = try c.images.map {
-                try ImageDecoder.load(path: FixturePaths.repoRoot + "/Tests/Fixtures/vision/images/" + $0).image
-            }
-            let (expanded, tiles) = try vision.expand(prompt: text, images: images)
+            let images = try c.images.map(load)
+            let (expanded, tiles) = try vision.expand(prompt: text, images: images, videos: videos)
             #expect(tiles.map { ProcessorTestsDigest.fnv1a64(vision.processor.pixelValues($0)) } == c.tiles, "\(label): pixel values")
-            let (ids, features, _, _) = try vision.prepare(prompt: text, images: images)
+            let (ids, features, _, _) = try vision.prepare(prompt: text, images: images, videos: videos)
             #expect(ids == c.input_ids, "\(label): expanded prompt ids (\(ids.count) vs \(c.input_ids.count)): \(expanded.prefix(200))")
             let pixels = tiles.map(vision.processor.pixelValues)
             let encoded = try vision.encode(pixelValues: pixels)
