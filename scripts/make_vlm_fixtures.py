@@ -157,6 +157,31 @@ def main():
                 "greedy": greedy, "greedy_min_margin": min(margins),
             })
             print(shape, label, len(ids), tuple(pv.shape), greedy, f"margin {min(margins):.4f}")
+        # A padded tile (the processor never makes one, but transformers' model takes them): the
+        # first case's tile 1 with only its top-left rows x cols kept, through the vision tower
+        # with the patch mask transformers derives from the pixel mask.
+        first = out_cases[0]
+        images = [load_image(os.path.join(IMAGES, f)) for f in cases[0][1]]
+        text0 = template.render(messages=[{"role": "user", "content": [{"type": "image"} for _ in cases[0][1]] +
+                                           [{"type": "text", "text": cases[0][2]}]}], add_generation_prompt=True)
+        pv0 = proc(text=[text0], images=[images], return_tensors="pt")["pixel_values"][0][:2].clone()
+        size = pv0.shape[-1]
+        rows, cols = size * 5 // 8 + 1, size // 3 + 2
+        pix_mask = torch.zeros((2, size, size), dtype=torch.bool)
+        pix_mask[0] = True
+        pix_mask[1, :rows, :cols] = True
+        pv0[1][:, ~pix_mask[1]] = 0
+        patch = model.config.vision_config.patch_size
+        sub = pix_mask.unfold(1, patch, patch).unfold(2, patch, patch)
+        patch_mask = sub.sum(dim=(-1, -2)) > 0
+        with torch.no_grad():
+            emb_pos = model.model.vision_model.embeddings
+            vis_p = model.model.vision_model(pixel_values=pv0, patch_attention_mask=patch_mask).last_hidden_state
+        assert first["label"] == cases[0][0]
+        padded = {"case": first["label"], "tiles": [0, 1], "valid_rows": rows, "valid_cols": cols,
+                  "patch_rows": int(patch_mask[1, :, 0].sum()), "patch_cols": int(patch_mask[1, 0, :].sum()),
+                  "full_tile": sampled(vis_p[0]), "padded_tile": sampled(vis_p[1])}
+        print(shape, "padded tile", rows, cols, padded["patch_rows"], padded["patch_cols"])
         if shape in VIDEO:
             from transformers.video_utils import VideoMetadata
             label, files, question = VIDEO[shape]
@@ -195,7 +220,8 @@ def main():
         with open(os.path.join(out_dir, f"{shape}.json"), "w") as f:
             json.dump({"generator": f"transformers {transformers.__version__}, torch {torch.__version__}, "
                                     f"Pillow {PIL.__version__}, numpy {np.__version__}; scripts/make_vlm_fixtures.py",
-                       "shape": shape, "image_seq_len": seq, "weight_probes": probes, "cases": out_cases}, f, indent=1)
+                       "shape": shape, "image_seq_len": seq, "weight_probes": probes, "cases": out_cases,
+                       "padded": padded}, f, indent=1)
             f.write("\n")
 
 

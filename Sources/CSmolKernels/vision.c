@@ -149,6 +149,7 @@ void smol_add_bias(float *x, const float *b, size_t n, size_t dim) {
 typedef struct {
     const float *q, *k, *v;
     float *out, *scratch;
+    const uint8_t *key_mask;
     size_t batch, seq, heads, head_dim;
     float scale;
     _Atomic size_t next;
@@ -168,9 +169,16 @@ static void full_task(void *p, int ith, int nth) {
         float *o = c->out + b * s * width + h * d;
         cblas_sgemm(CBLAS_ROW_MAJOR_, CBLAS_NO_TRANS_, CBLAS_TRANS_, (int)s, (int)s, (int)d, c->scale, q, (int)width,
                     k, (int)width, 0.0f, S, (int)s);
+        const uint8_t *km = c->key_mask ? c->key_mask + b * s : NULL;
         for (size_t r = 0; r < s; r++) {
-            float *row = S + r * s, m = row[0];
+            float *row = S + r * s;
+            if (km) for (size_t j = 0; j < s; j++) if (!km[j]) row[j] = -INFINITY;
+            float m = row[0];
             for (size_t j = 1; j < s; j++) m = row[j] > m ? row[j] : m;
+            if (m == -INFINITY) {  // every key padded: attend to nothing
+                for (size_t j = 0; j < s; j++) row[j] = 0;
+                continue;
+            }
             float inv = 1.0f / exp_sum(row, s, m);
             for (size_t j = 0; j < s; j++) row[j] *= inv;
         }
@@ -180,7 +188,7 @@ static void full_task(void *p, int ith, int nth) {
 }
 
 void smol_attention_full(smol_pool *pool, const float *q, const float *k, const float *v, float *out, size_t batch,
-                         size_t seq, size_t heads, size_t head_dim, float scale, float *scratch) {
-    full_ctx c = {q, k, v, out, scratch, batch, seq, heads, head_dim, scale, 0};
+                         size_t seq, size_t heads, size_t head_dim, float scale, const uint8_t *key_mask, float *scratch) {
+    full_ctx c = {q, k, v, out, scratch, key_mask, batch, seq, heads, head_dim, scale, 0};
     smol_pool_run(pool, full_task, &c);
 }

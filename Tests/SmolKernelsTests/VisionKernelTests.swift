@@ -63,7 +63,7 @@ import Testing
         var out = [Float](repeating: 0, count: count)
         var scratch = [Float](repeating: 0, count: 2 * seq * seq)
         let scale = 1 / Float(d).squareRoot()
-        smol_attention_full(Self.ctx.pool, q, k, v, &out, batch, seq, heads, d, scale, &scratch)
+        smol_attention_full(Self.ctx.pool, q, k, v, &out, batch, seq, heads, d, scale, nil, &scratch)
         for b in 0..<batch {
             for h in 0..<heads {
                 for i in 0..<seq {

@@ -24,7 +24,18 @@ import Testing
         let vision_tile0, connector, logits: Sampled
         let top5, greedy: [Int]
     }
-    struct Fixture: Decodable { let shape: String; let image_seq_len: Int; let weight_probes: [String: Probe]; let cases: [Case] }
+    struct Padded: Decodable {
+        let `case`: String
+        let valid_rows, valid_cols: Int
+        let full_tile, padded_tile: Sampled
+    }
+    struct Fixture: Decodable {
+        let shape: String
+        let image_seq_len: Int
+        let weight_probes: [String: Probe]
+        let cases: [Case]
+        let padded: Padded
+    }
 
     static let shapes = ["smolvlm-256m-shape", "smolvlm-2.2b-shape"]
     static func fixture(_ shape: String) throws -> Fixture {
@@ -126,6 +137,44 @@ import Testing
             }
             #expect(greedy == c.greedy, "\(label): greedy tokens")
         }
+    }
+
+    /// A padded tile with its pixel mask, through the vision tower: positions spread over the
+    /// valid patches (transformers' bucketize) and padded patches masked out of attention.
+    @Test(arguments: shapes)
+    func paddedTilesMatchTransformers(_ shape: String) throws {
+        let f = try Self.fixture(shape)
+        let m = try Self.loaded.get(shape)
+        let vision = try #require(m.vision)
+        let c = try #require(f.cases.first { $0.label == f.padded.case })
+        let images = try c.images.map { try ImageDecoder.load(path: FixturePaths.repoRoot + "/Tests/Fixtures/vision/images/" + $0).image }
+        let prompt = try #require(m.prompt).render([ChatMessage(role: "user", parts: c.images.map { .image(path: $0) } + [.text(c.question)])])
+        let tiles = try vision.expand(prompt: prompt, images: images).tiles
+        let S = vision.config.vision.imageSize, rows = f.padded.valid_rows, cols = f.padded.valid_cols
+        let full = vision.processor.pixelValues(tiles[0])
+        var padded = vision.processor.pixelValues(tiles[1])
+        var mask = [UInt8](repeating: 0, count: S * S)
+        for y in 0..<S {
+            for x in 0..<S {
+                if y < rows && x < cols { mask[y * S + x] = 1 } else { for ch in 0..<3 { padded[ch * S * S + y * S + x] = 0 } }
+            }
+        }
+        let out = try vision.encode(pixelValues: [full, padded], pixelAttentionMask: [[UInt8](repeating: 1, count: S * S), mask])
+        let per = vision.config.vision.patchesPerTile * vision.config.vision.hiddenSize
+        Self.close(Array(out[0..<per]), f.padded.full_tile, tol: 1e-4, "\(shape): full tile beside a padded one")
+        Self.close(Array(out[per..<(2 * per)]), f.padded.padded_tile, tol: 1e-4, "\(shape): padded tile")
+    }
+
+    @Test func positionIdsOfFullTilesAreTheIdentity() {
+        for (side, n) in [(9, 9), (16, 16), (27, 27), (32, 32)] {
+            #expect(SigLIPEncoder.positionIds(mask: [Bool](repeating: true, count: side * side), side: side, perSide: n) == Array(0..<(side * side)))
+        }
+        // 8x8 grid with a valid 4x6 region: transformers gives rows [0,1,2,4,5,6,0,0], [16,17,18,20,21,22,0,0], ...
+        var mask = [Bool](repeating: false, count: 64)
+        for r in 0..<4 { for c in 0..<6 { mask[r * 8 + c] = true } }
+        let ids = SigLIPEncoder.positionIds(mask: mask, side: 8, perSide: 8)
+        #expect(Array(ids[0..<8]) == [0, 1, 2, 4, 5, 6, 0, 0])
+        #expect(Array(ids[8..<16]) == [16, 17, 18, 20, 21, 22, 0, 0])
     }
 
     /// SmolVLM's template iterates content parts: plain-text messages are passed as one text

@@ -110,9 +110,10 @@ void smol_gelu_tanh(smol_pool *pool, float *x, size_t n);
 // x[r, :] += b for n rows of length dim.
 void smol_add_bias(float *x, const float *b, size_t n, size_t dim);
 // Bidirectional attention within each of `batch` sequences of `seq` positions.
-// q, k, v, out: [batch, seq, heads * head_dim]; scratch: nthreads * seq * seq floats.
+// q, k, v, out: [batch, seq, heads * head_dim]; key_mask: [batch, seq], 0 = a padded position no
+// query attends to (NULL: none); scratch: nthreads * seq * seq floats.
 void smol_attention_full(smol_pool *pool, const float *q, const float *k, const float *v, float *out, size_t batch,
-                         size_t seq, size_t heads, size_t head_dim, float scale, float *scratch);
+                         size_t seq, size_t heads, size_t head_dim, float scale, const uint8_t *key_mask, float *scratch);
 
 // ---- Small helpers -------------------------------------------------------------------
 // Index of the largest value (first on ties); -1 if a NaN or Inf is present.

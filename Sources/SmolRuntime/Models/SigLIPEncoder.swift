@@ -48,9 +48,31 @@ final class SigLIPEncoder: @unchecked Sendable {
         postB = try b.vector(prefix + "post_layernorm.bias", h)
     }
 
-    /// tiles: float32 CHW pixel values, each 3 x imageSize x imageSize.
+    /// Position ids of a tile whose valid patches are `mask` (side x side, row-major), as
+    /// transformers computes them: the valid rows and columns are spread over the full grid
+    /// (fractional coordinates bucketized against 1/n steps, in float32); padded patches get 0.
+    static func positionIds(mask: [Bool], side: Int, perSide n: Int) -> [Int] {
+        let nbH = (0..<side).filter { mask[$0 * side] }.count, nbW = (0..<side).filter { mask[$0] }.count
+        guard nbH > 0, nbW > 0 else { return [Int](repeating: 0, count: side * side) }
+        // torch.arange(1/n, 1.0, 1/n) in float32: values start + i * step computed in double.
+        let step = 1.0 / Double(n)
+        let count = Int(((1.0 - step) / step).rounded(.up))
+        let boundaries = (0..<max(count, 0)).map { Float(step + step * Double($0)) }
+        func buckets(_ nb: Int) -> [Int] {
+            let s = Float(1) / Float(nb), cap = Float(1.0 - 1e-6)
+            return (0..<side).map { i in
+                let x = min(Float(i) * s, cap)
+                return boundaries.reduce(0) { $0 + ($1 <= x ? 1 : 0) }  // bucketize(right=True)
+            }
+        }
+        let bh = buckets(nbH), bw = buckets(nbW)
+        return (0..<(side * side)).map { i in mask[i] ? bh[i / side] * n + bw[i % side] : 0 }
+    }
+
+    /// tiles: float32 CHW pixel values, each 3 x imageSize x imageSize. `patchMasks` (one per
+    /// tile, side x side) marks the patches that hold image (padded tiles); nil: all do.
     /// Returns [tiles * patchesPerTile, hidden], row t * P + (py * side + px).
-    func encode(_ tiles: [[Float]], ctx: ComputeContext) throws -> [Float] {
+    func encode(_ tiles: [[Float]], patchMasks: [[Bool]]? = nil, ctx: ComputeContext) throws -> [Float] {
         let c = config, T = tiles.count, P = c.patchesPerTile, n = T * P, h = c.hiddenSize
         let p = c.patchSize, side = c.patchesPerSide, S = c.imageSize, pp = 3 * p * p
         for (i, t) in tiles.enumerated() where t.count != 3 * S * S {
@@ -86,9 +108,24 @@ final class SigLIPEncoder: @unchecked Sendable {
         let mlp = Buffer(n * c.intermediateSize)                          // [n, intermediate]
         let attnScratch = Buffer(ctx.threads * P * P)
         linear(patch, patches.p, x.p, bias: patchBias)
-        // Full tiles only (the processor never pads within a tile), so position ids are 0..<P.
+        // Full tiles (all the processor makes) take positions 0..<P; padded tiles, spread ones.
+        var keyMask: [UInt8]? = nil
+        if let patchMasks {
+            guard patchMasks.count == T, patchMasks.allSatisfy({ $0.count == P }) else {
+                throw ModelError.shapeMismatch(tensor: "patch_attention_mask", expected: [T, side, side], actual: [patchMasks.count])
+            }
+            keyMask = patchMasks.flatMap { $0.map { $0 ? 1 : 0 } }
+        }
         positions.withUnsafeBufferPointer { pos in
-            for t in 0..<T { smol_add_inplace(x.p + t * P * h, pos.baseAddress, P * h) }
+            for t in 0..<T {
+                if let m = patchMasks?[t], m.contains(false) {
+                    for (i, id) in Self.positionIds(mask: m, side: side, perSide: side).enumerated() {
+                        smol_add_inplace(x.p + (t * P + i) * h, pos.baseAddress! + id * h, h)
+                    }
+                } else {
+                    smol_add_inplace(x.p + t * P * h, pos.baseAddress, P * h)
+                }
+            }
         }
         let scale = 1 / Float(c.headDim).squareRoot()
         for lw in layers {
@@ -96,7 +133,13 @@ final class SigLIPEncoder: @unchecked Sendable {
             linear(lw.q, xn.p, q.p, bias: lw.qb)
             linear(lw.k, xn.p, k.p, bias: lw.kb)
             linear(lw.v, xn.p, v.p, bias: lw.vb)
-            smol_attention_full(ctx.pool, q.p, k.p, v.p, xn.p, T, P, c.numHeads, c.headDim, scale, attnScratch.p)
+            if let keyMask {
+                keyMask.withUnsafeBufferPointer {
+                    smol_attention_full(ctx.pool, q.p, k.p, v.p, xn.p, T, P, c.numHeads, c.headDim, scale, $0.baseAddress, attnScratch.p)
+                }
+            } else {
+                smol_attention_full(ctx.pool, q.p, k.p, v.p, xn.p, T, P, c.numHeads, c.headDim, scale, nil, attnScratch.p)
+            }
             linear(lw.o, xn.p, tmp.p, bias: lw.ob)
             smol_add_inplace(x.p, tmp.p, n * h)
             norm(ctx, x.p, lw.ln2w, lw.ln2b, xn.p, n)

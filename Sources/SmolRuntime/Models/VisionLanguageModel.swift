@@ -84,8 +84,27 @@ public final class VisionLanguageModel: @unchecked Sendable {
     // MARK: images -> features
 
     /// Encoder output for float32 CHW tiles: [tiles * patchesPerTile, vision hidden].
-    public func encode(pixelValues tiles: [[Float]]) throws -> [Float] {
-        try encoder.encode(tiles, ctx: ctx)
+    /// `pixelAttentionMask` (per tile, imageSize x imageSize, 1 = image, 0 = padding) is the
+    /// processor's mask for padded inputs; a patch counts as image when any of its pixels does,
+    /// as transformers' unfold rule. The runtime's own tiles are never padded.
+    public func encode(pixelValues tiles: [[Float]], pixelAttentionMask: [[UInt8]]? = nil) throws -> [Float] {
+        var patchMasks: [[Bool]]? = nil
+        if let masks = pixelAttentionMask {
+            let v = config.vision, S = v.imageSize, p = v.patchSize, side = v.patchesPerSide
+            patchMasks = try masks.map { m in
+                guard m.count == S * S else {
+                    throw ModelError.shapeMismatch(tensor: "pixel_attention_mask", expected: [S, S], actual: [m.count])
+                }
+                return (0..<(side * side)).map { i in
+                    let py = i / side, px = i % side
+                    for y in (py * p)..<(py * p + p) {
+                        for x in (px * p)..<(px * p + p) where m[y * S + x] != 0 { return true }
+                    }
+                    return false
+                }
+            }
+        }
+        return try encoder.encode(tiles, patchMasks: patchMasks, ctx: ctx)
     }
 
     /// The connector: pixel shuffle by scale_factor, then the projection to the text width.
