@@ -151,6 +151,6 @@ extension RGBImage {
                 }
             }
         }
-        return try! RGBImage(width: dw, height: dh, pixels: out)
+        return RGBImage(validated: dw, dh, out)
     }
 }

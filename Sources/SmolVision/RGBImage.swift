@@ -43,7 +43,7 @@ public struct RGBImage: Sendable, Equatable {
     }
 
     /// For sizes this file computed itself.
-    private init(validated w: Int, _ h: Int, _ pixels: [UInt8]) {
+    init(validated w: Int, _ h: Int, _ pixels: [UInt8]) {
         width = w
         height = h
         self.pixels = pixels
