@@ -42,7 +42,7 @@ public struct RGBImage: Sendable, Equatable {
         return RGBImage(validated: w, h, out)
     }
 
-    /// For sizes this file computed itself.
+    /// For sizes this module computed itself (resize, crop, EXIF orientation).
     init(validated w: Int, _ h: Int, _ pixels: [UInt8]) {
         width = w
         height = h
