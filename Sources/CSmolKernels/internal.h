@@ -30,6 +30,16 @@ static inline size_t smol_chunk(size_t total, int nth, size_t per_thread, size_t
     return c;
 }
 
+#include "smol_kernels.h"
+
 float smol_dot_f32(const float *a, const float *b, size_t n);
 void smol_axpy_f32(float a, const float *x, float *y, size_t n);  // y += a*x
+
+// AVX-512 paths (matvec_avx512.c), called only when smol_isa_active() >= SMOL_ISA_AVX512.
+void smol_matvec_bf16_avx512(const uint16_t *W, const float *xe, const float *xo, float *y, size_t r0, size_t r1,
+                             size_t cols);  // cols even; xe/xo: x de-interleaved
+void smol_matvec_avx512(const void *W, smol_dtype dt, const float *x, float *y, size_t r0, size_t r1, size_t cols);
+void smol_convert_avx512(const void *src, smol_dtype dt, float *dst, size_t n);
+float smol_dot_avx512(const float *a, const float *b, size_t n);
+void smol_axpy_avx512(float a, const float *x, float *y, size_t n);
 #endif

@@ -177,13 +177,6 @@ AVX2_FN static void matvec_avx2_bf16_split(const uint16_t *W, const float *xe, c
 #undef BF16_PAIR
 }
 
-// xe[i] = x[2i], xo[i] = x[2i+1], in 8-float blocks matching the 16-weight steps above.
-static void deinterleave_x(const float *x, size_t cols, float *xe, float *xo) {
-    for (size_t i = 0; i < cols / 2; i++) {
-        xe[i] = x[2 * i];
-        xo[i] = x[2 * i + 1];
-    }
-}
 
 AVX2_FN static void convert_avx2(const void *src, smol_dtype dt, float *dst, size_t n) {
     size_t i = 0;
@@ -215,36 +208,71 @@ AVX2_FN static void axpy_avx2(float a, const float *x, float *y, size_t n) {
 }
 #endif
 
+// xe[i] = x[2i], xo[i] = x[2i+1]: the layout of the bf16 pair kernels.
+static void deinterleave_x(const float *x, size_t cols, float *xe, float *xo) {
+    for (size_t i = 0; i < cols / 2; i++) {
+        xe[i] = x[2 * i];
+        xo[i] = x[2 * i + 1];
+    }
+}
+
 // ---- dispatch ------------------------------------------------------------------------------
 
-void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y, size_t r0,
-                       size_t r1, size_t cols) {
+// Whether the bf16 kernel of the active level takes x de-interleaved (xe, xo) for this width.
+static int bf16_split_ok(size_t cols) {
 #if defined(__x86_64__)
-    if (smol_isa_active() >= SMOL_ISA_AVX2) {
+    int isa = smol_isa_active();
+    if (isa >= SMOL_ISA_AVX512) return cols % 2 == 0;
+    if (isa >= SMOL_ISA_AVX2) return cols % 16 == 0;
+#endif
+    (void)cols;
+    return 0;
+}
+
+// Rows [r0, r1) on the active level; xe/xo (x de-interleaved, when bf16_split_ok) or NULL.
+static void matvec_rows(const void *W, smol_dtype dt, const float *x, const float *xe, const float *xo, float *y,
+                        size_t r0, size_t r1, size_t cols) {
+#if defined(__x86_64__)
+    int isa = smol_isa_active();
+    if (isa >= SMOL_ISA_AVX512) {
+        if (dt == SMOL_BF16 && xe) smol_matvec_bf16_avx512(W, xe, xo, y, r0, r1, cols);
+        else smol_matvec_avx512(W, dt, x, y, r0, r1, cols);
+        return;
+    }
+    if (isa >= SMOL_ISA_AVX2) {
         switch (dt) {
         case SMOL_BF16:
-            if (cols % 16 == 0) {
-                float stack[2 * 2048];
-                float *xs = cols <= 2048 ? stack : malloc(cols * sizeof(float));
-                if (xs) {
-                    deinterleave_x(x, cols, xs, xs + cols / 2);
-                    matvec_avx2_bf16_split(W, xs, xs + cols / 2, y, r0, r1, cols);
-                    if (xs != stack) free(xs);
-                    return;
-                }
-            }
-            matvec_avx2_bf16(W, x, y, r0, r1, cols);
+            if (xe) matvec_avx2_bf16_split(W, xe, xo, y, r0, r1, cols);
+            else matvec_avx2_bf16(W, x, y, r0, r1, cols);
             return;
         case SMOL_F16: matvec_avx2_f16(W, x, y, r0, r1, cols); return;
         default: matvec_avx2_f32(W, x, y, r0, r1, cols); return;
         }
     }
 #endif
+    (void)xe; (void)xo;
     matvec_scalar(W, dt, x, y, r0, r1, cols);
+}
+
+void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y, size_t r0,
+                       size_t r1, size_t cols) {
+    if (dt == SMOL_BF16 && bf16_split_ok(cols)) {
+        float stack[2 * 2048];
+        float *xs = cols <= 2 * 2048 ? stack : malloc(cols * sizeof(float));
+        if (xs) {
+            deinterleave_x(x, cols, xs, xs + cols / 2);
+            matvec_rows(W, dt, x, xs, xs + cols / 2, y, r0, r1, cols);
+            if (xs != stack) free(xs);
+            return;
+        }
+    }
+    matvec_rows(W, dt, x, NULL, NULL, y, r0, r1, cols);
 }
 
 void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n) {
 #if defined(__x86_64__)
+    if (dt == SMOL_F32) { memcpy(dst, src, n * sizeof(float)); return; }
+    if (smol_isa_active() >= SMOL_ISA_AVX512) { smol_convert_avx512(src, dt, dst, n); return; }
     if (smol_isa_active() >= SMOL_ISA_AVX2) { convert_avx2(src, dt, dst, n); return; }
 #endif
     convert_scalar(src, dt, dst, n);
@@ -252,6 +280,7 @@ void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n) {
 
 float smol_dot_f32(const float *a, const float *b, size_t n) {
 #if defined(__x86_64__)
+    if (smol_isa_active() >= SMOL_ISA_AVX512) return smol_dot_avx512(a, b, n);
     if (smol_isa_active() >= SMOL_ISA_AVX2) return dot_avx2(a, b, n);
 #endif
     return smol_dot_f32_scalar(a, b, n);
@@ -259,6 +288,7 @@ float smol_dot_f32(const float *a, const float *b, size_t n) {
 
 void smol_axpy_f32(float a, const float *x, float *y, size_t n) {
 #if defined(__x86_64__)
+    if (smol_isa_active() >= SMOL_ISA_AVX512) { smol_axpy_avx512(a, x, y, n); return; }
     if (smol_isa_active() >= SMOL_ISA_AVX2) { axpy_avx2(a, x, y, n); return; }
 #endif
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
@@ -291,14 +321,9 @@ static void multi_task(void *p, int ith, int nth) {
             size_t e = hi - base < job->rows ? hi - base : job->rows;
             if (s < e) {
                 if (c->n == 1) {
-#if defined(__x86_64__)
-                    if (c->xe && job->dtype == SMOL_BF16) {
-                        matvec_avx2_bf16_split(job->W, c->xe, c->xo, job->y, s, e, c->cols);
-                        base += job->rows;
-                        continue;
-                    }
-#endif
-                    smol_matvec_range(job->W, job->dtype, c->x, job->y, s, e, c->cols);
+                    int split = c->xe && job->dtype == SMOL_BF16;
+                    matvec_rows(job->W, job->dtype, c->x, split ? c->xe : NULL, split ? c->xo : NULL, job->y, s, e,
+                                c->cols);
                 } else {
                     // Batch: convert each weight row once, then dot it with every input row.
                     if (!wrow) wrow = malloc(c->cols * sizeof(float));
@@ -321,12 +346,11 @@ void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, 
                        size_t n, size_t cols) {
     multi_ctx c = {jobs, njobs, X, n, cols, 0, 0, 0, NULL, NULL};
     for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
-#if defined(__x86_64__)
     // Decode: split x once for every thread. The buffer belongs to the calling thread and
     // only grows, so steady-state decode allocates nothing.
     static _Thread_local float *split = NULL;
     static _Thread_local size_t split_cap = 0;
-    if (n == 1 && cols % 16 == 0 && smol_isa_active() >= SMOL_ISA_AVX2) {
+    if (n == 1 && bf16_split_ok(cols)) {
         if (split_cap < cols) {
             float *grown = realloc(split, cols * sizeof(float));
             if (grown) { split = grown; split_cap = cols; }
@@ -337,7 +361,6 @@ void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, 
             c.xo = split + cols / 2;
         }
     }
-#endif
     c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);
     smol_pool_run(pool, multi_task, &c);
 }

@@ -52,14 +52,28 @@ public enum MatMul {
     /// single-threaded call per pool thread on its slice of rows; bf16/f16 weights are widened
     /// to f32 a block at a time in `scratch` (ctx.threads * scratchPerThread floats), so there
     /// is never a full f32 copy of the model.
+    ///
+    /// With `ctx.precision == .bf16`, bf16 weights on an AVX512_BF16 CPU go through the
+    /// vdpbf16ps GEMM instead (activations rounded to bf16, f32 accumulation).
     public static func matmul(_ ctx: ComputeContext, _ w: WeightMatrix, x: UnsafePointer<Float>, n: Int,
                               y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, scratchPerThread: Int) {
-        if n <= blasThreshold {
-            var job = smol_matvec_job(W: w.data, dtype: w.dtype, y: y, rows: w.rows)
-            smol_matmul_multi(ctx.pool, &job, 1, x, n, w.cols)
+        var job = smol_matvec_job(W: w.data, dtype: w.dtype, y: y, rows: w.rows)
+        run(ctx, jobs: &job, count: 1, x: x, n: n, cols: w.cols, scratch: scratch, scratchPerThread: scratchPerThread)
+    }
+
+    /// Every job reads x [n, cols] and writes its y [n, rows]: small batches stream the weights
+    /// once for all rows, large ones take the bf16 GEMM (one parallel job for the group) or sgemm.
+    static func run(_ ctx: ComputeContext, jobs: UnsafePointer<smol_matvec_job>, count: Int, x: UnsafePointer<Float>, n: Int,
+                    cols: Int, scratch: UnsafeMutablePointer<Float>?, scratchPerThread: Int) {
+        if n <= blasThreshold || scratch == nil {
+            smol_matmul_multi(ctx.pool, jobs, Int32(count), x, n, cols)
             return
         }
-        smol_gemm(ctx.pool, w.data, w.dtype, x, n, w.rows, w.cols, y, scratch, max(scratchPerThread, w.cols))
+        if ctx.precision == .bf16, smol_gemm_bf16_multi(ctx.pool, jobs, Int32(count), x, n, cols) == 1 { return }
+        for j in 0..<count {
+            let job = jobs[j]
+            smol_gemm(ctx.pool, job.W, job.dtype, x, n, job.rows, cols, job.y, scratch, max(scratchPerThread, cols))
+        }
     }
 }
 
@@ -79,8 +93,12 @@ public final class MatvecGroup: @unchecked Sendable {
 
     deinit { jobs.deallocate() }
 
-    /// Outputs get [n, rows] each; for n rows of input x [n, cols] (n small: weights stream once).
-    public func run(_ ctx: ComputeContext, x: UnsafePointer<Float>, n: Int = 1) {
-        smol_matmul_multi(ctx.pool, jobs.baseAddress, Int32(jobs.count), x, n, cols)
+    /// Outputs get [n, rows] each, for n rows of input x [n, cols]. Small n streams the weights
+    /// once; larger n (prefill) needs `scratch` (ctx.threads * scratchPerThread floats) for the
+    /// f32 path and runs the group as one bf16 GEMM where ctx.precision allows.
+    public func run(_ ctx: ComputeContext, x: UnsafePointer<Float>, n: Int = 1,
+                    scratch: UnsafeMutablePointer<Float>? = nil, scratchPerThread: Int = 0) {
+        MatMul.run(ctx, jobs: jobs.baseAddress!, count: jobs.count, x: x, n: n, cols: cols, scratch: scratch,
+                   scratchPerThread: scratchPerThread)
     }
 }

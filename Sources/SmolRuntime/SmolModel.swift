@@ -1,4 +1,5 @@
 import Foundation
+@_exported import enum SmolKernels.ComputePrecision
 import SmolKernels
 import SmolTokenizers
 import SmolWeights
@@ -18,7 +19,11 @@ public final class SmolModel: @unchecked Sendable {
 
     public struct LoadOptions: Sendable {
         public var threads: Int? = nil
+        /// Arithmetic of the prefill products; nil = the faster on this CPU (see ComputePrecision).
+        public var precision: ComputePrecision? = nil
         public init() {}
+        /// f32 activations everywhere: the path compared with transformers in float32.
+        public static var exactF32: LoadOptions { var o = LoadOptions(); o.precision = .f32; return o }
     }
 
     /// Steps reported while loading, for progress display.
@@ -26,6 +31,7 @@ public final class SmolModel: @unchecked Sendable {
 
     public init(directory: String, options: LoadOptions = .init(), progress: (LoadStep) -> Void = { _ in }) throws {
         let t0 = Date()
+        try KernelInfo.validateEnvironment()
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
             throw ConfigError.missingFile(directory + " (model folder)")
@@ -36,7 +42,7 @@ public final class SmolModel: @unchecked Sendable {
         let weights = try ModelWeights(directory: directory)
         weights.adviseWillNeed()
         progress(.weights(bytes: weights.totalBytes))
-        model = try TransformerModel(config: config, weights: weights, threads: options.threads)
+        model = try TransformerModel(config: config, weights: weights, threads: options.threads, precision: options.precision)
         progress(.tokenizer)
         tokenizer = try Tokenizer(file: directory + "/tokenizer.json")
         if SmolVLM.modelTypes.contains(config.modelType) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SmolKernels
 import SmolRuntime
 import SmolVision
 
@@ -49,10 +50,11 @@ struct Bench: AsyncParsableCommand {
             "load_seconds": load, "prefill_tokens_per_second": median(prefill), "decode_tokens_per_second": median(decode),
             "time_to_first_token_seconds": median(ttft), "peak_rss_bytes": peakRSSBytes(),
             "weights_bytes": m.model.weights.totalBytes, "kv_cache_bytes": cache.bytes,
-        ]
+        ].merging(kernelFields(m)) { a, _ in a }
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
         } else {
+            print(KernelInfo.describe(precision: m.model.precision))
             print(String(format: "load %.2f s | pp%d %.1f tok/s | tg%d %.2f tok/s | TTFT %.3f s | peak RSS %.0f MB (weights %.0f MB)",
                          load, promptTokens, median(prefill), genTokens, median(decode), median(ttft),
                          Double(peakRSSBytes()) / 1e6, Double(m.model.weights.totalBytes) / 1e6))
@@ -101,13 +103,22 @@ struct Bench: AsyncParsableCommand {
             "time_to_first_token_seconds": median(ttft), "prefill_tokens_per_second": median(prefill),
             "decode_tokens_per_second": median(decode), "peak_rss_bytes": peakRSSBytes(),
             "weights_bytes": m.model.weights.totalBytes,
-        ]
+        ].merging(kernelFields(m)) { a, _ in a }
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
         } else {
+            print(KernelInfo.describe(precision: m.model.precision))
             print(String(format: "%dx%d image: %d tiles, %d prompt tokens | decode+tile %.3f s | encode %.3f s (%.1f ms/tile) | TTFT %.3f s | pp %.1f tok/s | tg%d %.2f tok/s | peak RSS %.0f MB",
                          width, height, tiles, promptTokens, median(preprocess), median(encode), median(encode) * 1000 / Double(max(tiles, 1)),
                          median(ttft), median(prefill), genTokens, median(decode), Double(peakRSSBytes()) / 1e6))
         }
+    }
+
+    /// The kernel level, precision and each family's path, for the benchmark's record.
+    func kernelFields(_ m: SmolModel) -> [String: Any] {
+        var paths: [String: String] = [:]
+        for (f, p) in KernelInfo.paths(precision: m.model.precision) { paths[f] = p }
+        return ["isa": KernelInfo.activeLevel, "cpu_features": KernelInfo.cpuFeatures, "precision": m.model.precision.rawValue,
+                "kernel_paths": paths, "blas_core": ComputeContext.blasCoreName]
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import SmolKernels
 import SmolRuntime
+
+extension ComputePrecision: ExpressibleByArgument {}
 
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Model folder (Hugging Face layout). Default: $SMOL_MODEL, else Models/SmolLM2-135M-Instruct.")
@@ -8,6 +11,10 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
+
+    @Option(help: ArgumentHelp("Prefill arithmetic: f32 or bf16 (default: the faster on this CPU).",
+                               discussion: "bf16 rounds activations to bf16 with f32 accumulation for bf16 weights on CPUs with AVX512_BF16, as transformers does with a bf16 checkpoint; f32 keeps activations in f32 (the exact path)."))
+    var precision: ComputePrecision?
 
     /// The folder to load: --model, $SMOL_MODEL, ./Models/..., or next to the executable.
     func resolvedPath() throws -> String {
@@ -27,9 +34,10 @@ struct ModelOptions: ParsableArguments {
     func load(verbose: Bool) throws -> SmolModel {
         var opts = SmolModel.LoadOptions()
         opts.threads = threads
+        opts.precision = precision
         if let t = threads, t < 1 { throw CLIError("--threads must be at least 1") }
         let path = try resolvedPath()
-        return try SmolModel(directory: path, options: opts) { step in
+        let m = try SmolModel(directory: path, options: opts) { step in
             guard verbose else { return }
             switch step {
             case .config: printErr("loading \(path)")
@@ -38,6 +46,8 @@ struct ModelOptions: ParsableArguments {
             case let .done(s): printErr(String(format: "loaded in %.2f s", s))
             }
         }
+        if verbose { printErr(KernelInfo.describe(precision: m.model.precision)) }
+        return m
     }
 }
 

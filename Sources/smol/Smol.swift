@@ -12,12 +12,16 @@ struct Smol: AsyncParsableCommand {
         generation_config.json). Without --model, the default model is used: \
         $SMOL_MODEL, else Models/SmolLM2-135M-Instruct (fetch it with scripts/fetch_default_model.sh).
         """,
-        subcommands: [Generate.self, Chat.self, Serve.self, Prompt.self, Eval.self, Logits.self, Tokenize.self, Detokenize.self, Bench.self],
+        version: "smol \(version)\n" + KernelInfo.describe(precision: .fastest),
+        subcommands: [Generate.self, Chat.self, Serve.self, Prompt.self, Eval.self, Logits.self, Tokenize.self, Detokenize.self, Bench.self, Info.self],
         defaultSubcommand: Generate.self)
+
+    static let version = "0.5.0"
 
     static func main() async {
         BLASSetup.reexecWithBestKernelsIfNeeded()
         do {
+            try KernelInfo.validateEnvironment()
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()

@@ -16,7 +16,7 @@ import Testing
     static let mmluData = repo + "/../shared/data/mmlu/test.jsonl"
     static let gsmTest = repo + "/../shared/data/gsm8k/test.jsonl"
     static let gsmTrain = repo + "/../shared/data/gsm8k/train.jsonl"
-    static let model: SmolModel? = try? SmolModel(directory: repo + "/Models/SmolLM2-135M-Instruct")
+    static let model: SmolModel? = try? SmolModel(directory: repo + "/Models/SmolLM2-135M-Instruct", options: .exactF32)
 
     static func load(_ name: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixtures + "/" + name))) as! [String: Any]

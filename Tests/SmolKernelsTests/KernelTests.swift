@@ -8,6 +8,12 @@ import Testing
     static let ctx = ComputeContext(threads: 2)
     static var isaLevels: [Int32] { Array(0...ComputeContext.bestISA) }
 
+    /// Runs body at every level this CPU has, holding the process-wide level (other suites
+    /// running at the same time must not switch it under us).
+    static func forEachLevel(_ body: (Int32) -> Void) {
+        for level in isaLevels { ComputeContext.withISA(level) { body(level) } }
+    }
+
     struct RNG {
         var s: UInt64
         mutating func next() -> Float {
@@ -68,13 +74,11 @@ import Testing
     @Test(arguments: [SMOL_F32.rawValue, SMOL_F16.rawValue, SMOL_BF16.rawValue])
     func matvecMatchesReference(_ raw: UInt32) {
         let dt = smol_dtype(rawValue: raw)
-        defer { smol_isa_set(smol_isa_best()) }
         for (rows, cols) in [(1, 1), (3, 7), (37, 64), (130, 200), (64, 1000), (45, 576), (19, 4096)] {
             let (wb, wv) = Self.weights(rows * cols, dt, seed: UInt64(rows * 31 + cols))
             let x = Self.randoms(cols, seed: 99)
             let ref: [Float] = (0..<rows).map { r in (0..<cols).reduce(Float(0)) { $0 + wv[r * cols + $1] * x[$1] } }
-            for isa in Self.isaLevels {
-                smol_isa_set(isa)
+            KernelTests.forEachLevel { isa in
                 var y = [Float](repeating: .nan, count: rows)
                 wb.withUnsafeBytes { w in
                     let m = WeightMatrix(data: w.baseAddress!, dtype: dt, rows: rows, cols: cols)
@@ -161,13 +165,11 @@ import Testing
     /// 3 kv heads over 2 threads, queries of different causal lengths).
     @Test(arguments: [(4, 2, 16, 12, 3, 5), (9, 3, 64, 700, 600, 1), (6, 2, 32, 80, 70, 3), (4, 4, 32, 40, 0, 1)])
     func attentionMatchesReference(_ shape: (Int, Int, Int, Int, Int, Int)) {
-        defer { smol_isa_set(smol_isa_best()) }
         let (heads, kv, d, stride, pos0, nq) = shape
         let q = Self.randoms(nq * heads * d, seed: 11)
         let kc = Self.randoms(kv * stride * d, seed: 12), vc = Self.randoms(kv * stride * d, seed: 13)
         let scale: Float = 0.25
-        for isa in Self.isaLevels {
-            smol_isa_set(isa)
+        KernelTests.forEachLevel { isa in
             var out = [Float](repeating: .nan, count: nq * heads * d)
             var scratch = [Float](repeating: 0, count: 2 * (pos0 + nq))
             smol_attention(Self.ctx.pool, q, kc, vc, &out, nq, pos0, heads, kv, d, stride, scale, &scratch)

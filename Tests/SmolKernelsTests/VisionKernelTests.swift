@@ -27,9 +27,7 @@ import Testing
     /// Every instruction set (the AVX2 path computes tanh through a vector exp).
     @Test func geluTanhMatchesReference() {
         let x0 = KernelTests.randoms(20003, seed: 14).map { $0 * 12 } + [0, 1e-30, -1e-8, 30, -30, 1e4, -1e4]
-        for level in KernelTests.isaLevels {
-            ComputeContext.setISA(level)
-            defer { ComputeContext.setISA(ComputeContext.bestISA) }
+        for level in KernelTests.isaLevels { ComputeContext.withISA(level) {
             var x = x0
             smol_gelu_tanh(Self.ctx.pool, &x, x0.count)
             for (got, v) in zip(x, x0) {
@@ -37,7 +35,7 @@ import Testing
                 let ref = 0.5 * d * (1 + tanh((2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)))
                 #expect(abs(Double(got) - ref) <= 1e-6 * max(1, abs(ref)), "isa \(level): gelu(\(v)) = \(got), want \(ref)")
             }
-        }
+        } }
     }
 
     @Test func biasAddsToEveryRow() {
@@ -52,9 +50,7 @@ import Testing
         let width = heads * d, count = batch * seq * width
         let q = KernelTests.randoms(count, seed: 21), k = KernelTests.randoms(count, seed: 22), v = KernelTests.randoms(count, seed: 23)
         for level in KernelTests.isaLevels {
-            ComputeContext.setISA(level)
-            defer { ComputeContext.setISA(ComputeContext.bestISA) }
-            checkFullAttention(batch, seq, heads, d, q, k, v)
+            ComputeContext.withISA(level) { checkFullAttention(batch, seq, heads, d, q, k, v) }
         }
     }
 

@@ -6,7 +6,7 @@ import Testing
 /// The real default model (SmolLM2-135M-Instruct, bf16) against transformers float32.
 /// scripts/setup.sh fetches the model; CI runs it before the tests.
 @Suite(.serialized) struct RealModelTests {
-    static let model: SmolModel? = try? SmolModel(directory: FixturePaths.defaultModel)
+    static let model: SmolModel? = try? SmolModel(directory: FixturePaths.defaultModel, options: .exactF32)
     static let reference = FixturePaths.repoRoot + "/Tests/Fixtures/real/smollm2_135m_reference.safetensors"
 
     @Test(arguments: ["prompt0", "prompt1"])

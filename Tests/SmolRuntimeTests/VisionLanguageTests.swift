@@ -54,7 +54,7 @@ import Testing
             guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
                 throw CheckpointMissing(path: dir)
             }
-            let m = try SmolModel(directory: dir)
+            let m = try SmolModel(directory: dir, options: .exactF32)
             models[shape] = m
             return m
         }

@@ -9,7 +9,7 @@ import Testing
 /// data URIs, and bad images as 400s that name the field.
 @Suite(.serialized) struct VisionRequestTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let model: SmolModel? = try? SmolModel(directory: root + "/Models/smolvlm-256m-shape")
+    static let model: SmolModel? = try? SmolModel(directory: root + "/Models/smolvlm-256m-shape", options: .exactF32)
 
     struct Case: Decodable { let label: String; let images: [String]; let question: String; let input_ids: [Int]; let greedy: [Int] }
     struct Fixture: Decodable { let cases: [Case] }

@@ -10,15 +10,30 @@
 extern "C" {
 #endif
 
-// Storage precision of a weight matrix. Values match SmolWeights' DType raw values.
+// Storage precision of a weight matrix (SmolKernels maps SmolWeights' DType onto it).
 typedef enum { SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2 } smol_dtype;
 
 // ---- CPU features and instruction-set selection -------------------------------------
-enum { SMOL_ISA_SCALAR = 0, SMOL_ISA_AVX2 = 1 };
+// Feature bits, each counted only when the OS saves the state it needs (xgetbv; AMX tile
+// data also needs arch_prctl permission on Linux, which detection requests).
+enum {
+    SMOL_FEAT_AVX2 = 1 << 0,         // AVX2 + FMA + F16C
+    SMOL_FEAT_AVX512 = 1 << 1,       // AVX-512 F, DQ, BW, VL
+    SMOL_FEAT_AVX512_BF16 = 1 << 2,  // vdpbf16ps, vcvtne2ps2bf16
+    SMOL_FEAT_AVX512_VNNI = 1 << 3,  // vpdpbusd on zmm
+    SMOL_FEAT_AVX_VNNI = 1 << 4,     // vpdpbusd on ymm (VEX)
+    SMOL_FEAT_AMX_BF16 = 1 << 5,     // AMX tiles with bf16 dot products
+    SMOL_FEAT_AMX_INT8 = 1 << 6,
+};
+unsigned smol_cpu_features(void);
+// Kernel levels, each including the ones below. SMOL_ISA=<key> in the environment caps the level.
+enum { SMOL_ISA_SCALAR = 0, SMOL_ISA_AVX2 = 1, SMOL_ISA_AVX512 = 2, SMOL_ISA_AVX512_BF16 = 3, SMOL_ISA_AMX = 4 };
 int smol_isa_best(void);          // best level this CPU supports
-int smol_isa_active(void);        // level in use
-void smol_isa_set(int level);     // clamp to what the CPU supports (tests force scalar)
-const char *smol_isa_name(int level);
+int smol_isa_active(void);        // level in use (SMOL_ISA applied on first use)
+void smol_isa_set(int level);     // clamp to what the CPU supports (tests walk every level)
+const char *smol_isa_name(int level);  // "avx2+fma+f16c", ...
+const char *smol_isa_key(int level);   // "scalar", "avx2", "avx512", "avx512bf16", "amx"
+int smol_isa_parse(const char *key);   // level for a key (case-insensitive), -1 if unknown
 void smol_flush_denormals(void);  // FTZ/DAZ for the calling thread
 int smol_cpu_has_avx512(void);    // AVX-512F: OpenBLAS should use its SkylakeX kernels
 
@@ -65,6 +80,13 @@ void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs,
 // OpenBLAS must be set to one thread: the pool provides the parallelism.
 void smol_gemm(smol_pool *pool, const void *W, smol_dtype dt, const float *X, size_t n, size_t rows,
                size_t cols, float *Y, float *scratch, size_t scratch_per_thread);
+
+// Y_j [n, rows_j] = bf16(X) [n, cols] * W_j^T for bf16 weights W_j sharing the input X, with
+// X rounded to bf16 (nearest even) and f32 accumulation (vdpbf16ps): transformers' bf16
+// arithmetic. Returns 1 when done; 0, touching nothing, when the active level is below
+// SMOL_ISA_AVX512_BF16, a weight is not bf16, or njobs is outside 1...16.
+int smol_gemm_bf16_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X, size_t n,
+                         size_t cols);
 
 // Parallel conversion of a rows block of W to f32.
 void smol_convert_rows_parallel(smol_pool *pool, const void *W, smol_dtype dt, float *dst,

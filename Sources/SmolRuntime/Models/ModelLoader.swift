@@ -1,4 +1,5 @@
 import Foundation
+import SmolKernels
 import SmolWeights
 
 /// Loads a Hugging Face model folder: config.json, then the weights it describes.
@@ -8,9 +9,9 @@ public enum ModelLoader {
     }
 
     /// The config is validated before any weight file is opened or any buffer allocated.
-    public static func loadModel(directory: String, threads: Int? = nil) throws -> TransformerModel {
+    public static func loadModel(directory: String, threads: Int? = nil, precision: ComputePrecision? = nil) throws -> TransformerModel {
         let config = try loadConfig(directory: directory)
         let weights = try ModelWeights(directory: directory)
-        return try TransformerModel(config: config, weights: weights, threads: threads)
+        return try TransformerModel(config: config, weights: weights, threads: threads, precision: precision)
     }
 }

@@ -75,11 +75,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private var downGroups: [MatvecGroup] = []
     private var lmHeadGroup: MatvecGroup! = nil
 
-    public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, maxChunk: Int = 512) throws {
+    /// `precision`: arithmetic of the prefill products (default: the faster on this CPU; see ComputePrecision).
+    public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, precision: ComputePrecision? = nil,
+                maxChunk: Int = 512) throws {
         self.config = config
         self.weights = weights
         w = try TransformerWeights(config: config, weights: weights, prefix: config.weightPrefix)
-        ctx = ComputeContext(threads: threads)
+        ctx = ComputeContext(threads: threads, precision: precision)
         rope = RotaryEmbedding(config: config)
         self.maxChunk = max(1, maxChunk)
         let c = config, m = self.maxChunk
@@ -152,7 +154,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private func runChunk(_ tokens: ArraySlice<Int>, cache: KVCache, features: ImageFeatures?, nextFeature: inout Int,
                           allLogits: Bool, sink: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let c = config, n = tokens.count, h = c.hiddenSize, pos0 = cache.count
-        let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
+        let staging = convert.count / ctx.threads
         for (t, id) in zip(0..., tokens) {
             if let f = features, id == f.tokenId {
                 f.rows.withUnsafeBufferPointer { (x.p + t * h).update(from: $0.baseAddress! + nextFeature * h, count: h) }
@@ -169,13 +171,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         for (l, lw) in w.layers.enumerated() {
             lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            if n <= MatMul.blasThreshold {
-                qkvGroups[l].run(ctx, x: xn.p, n: n)
-            } else {
-                linear(lw.q, xn.p, n, q.p)
-                linear(lw.k, xn.p, n, k.p)
-                linear(lw.v, xn.p, n, v.p)
-            }
+            qkvGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
             if c.useRope[l] {
                 smol_rope(q.p, n, c.numHeads, c.headDim, cosT.p, sinT.p)
                 smol_rope(k.p, n, c.numKVHeads, c.headDim, cosT.p, sinT.p)
@@ -188,19 +184,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
                                c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p)
             }
-            if n <= MatMul.blasThreshold { oGroups[l].run(ctx, x: attn.p, n: n) } else { linear(lw.o, attn.p, n, proj.p) }
+            oGroups[l].run(ctx, x: attn.p, n: n, scratch: convert.p, scratchPerThread: staging)
             smol_add_inplace(x.p, proj.p, n * h)
             lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            if n <= MatMul.blasThreshold {
-                gateUpGroups[l].run(ctx, x: xn.p, n: n)
-            } else {
-                linear(lw.gate, xn.p, n, gate.p)
-                linear(lw.up, xn.p, n, up.p)
-            }
+            gateUpGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
             smol_silu_mul(ctx.pool, gate.p, up.p, n * c.intermediateSize)
-            if n <= MatMul.blasThreshold { downGroups[l].run(ctx, x: gate.p, n: n) } else { linear(lw.down, gate.p, n, proj.p) }
+            downGroups[l].run(ctx, x: gate.p, n: n, scratch: convert.p, scratchPerThread: staging)
             smol_add_inplace(x.p, proj.p, n * h)
-            _ = qd; _ = kvd
         }
         cache.count = pos0 + n
         cache.tokens.append(contentsOf: tokens)
@@ -213,11 +203,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
     }
 
-    private func linear(_ m: WeightMatrix, _ input: UnsafePointer<Float>, _ n: Int, _ out: UnsafeMutablePointer<Float>) {
-        MatMul.matmul(ctx, m, x: input, n: n, y: out, scratch: convert.p, scratchPerThread: convert.count / ctx.threads)
-    }
-
     public var threads: Int { ctx.threads }
+    public var precision: ComputePrecision { ctx.precision }
 
     /// From this many queries on, attention runs through BLAS.
     static let blasAttentionMin = 16
