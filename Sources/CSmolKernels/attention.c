@@ -58,12 +58,23 @@ static void attn_task(void *p, int ith, int nth) {
 enum { GROUP_MAX = 16, SLICE_MAX = 512 };
 
 typedef struct {
-    const float *q, *kc, *vc;
+    const float *q;
+    const void *kc, *vc;  // f32 or bf16 (dt)
+    smol_dtype dt;
     float *out, *partial;
     size_t nq, pos0, n_heads, n_kv, d, stride, nslice, slice;
     float scale;
     _Atomic size_t next;
 } attn_split_ctx;
+
+// 8 values of a K/V row as f32, from f32 or bf16 storage.
+AVX2_FN static inline __m256 ld8(const void *base, smol_dtype dt, size_t i) {
+    if (dt == SMOL_BF16) {
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)base + i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    return _mm256_loadu_ps((const float *)base + i);
+}
 
 AVX2_FN static inline __m128 hsum4x(__m256 a, __m256 b, __m256 c, __m256 e) {
     __m256 ab = _mm256_hadd_ps(a, b), ce = _mm256_hadd_ps(c, e);
@@ -88,7 +99,10 @@ AVX2_FN static void attn_split_task(void *p, int ith, int nth) {
         }
         size_t n = j1 - j0;
         const float *q = c->q + (t * c->n_heads + kvh * group) * d;
-        const float *K = c->kc + (kvh * c->stride + j0) * d, *V = c->vc + (kvh * c->stride + j0) * d;
+        const size_t base = (kvh * c->stride + j0) * d;
+        const void *K = c->dt == SMOL_BF16 ? (const void *)((const uint16_t *)c->kc + base) : (const void *)((const float *)c->kc + base);
+        const void *V = c->dt == SMOL_BF16 ? (const void *)((const uint16_t *)c->vc + base) : (const void *)((const float *)c->vc + base);
+        const smol_dtype dt = c->dt;
         const __m128 sc = _mm_set1_ps(c->scale);
         for (size_t g = 0; g < group; g++) {
             const float *qg = q + g * d;
@@ -96,17 +110,21 @@ AVX2_FN static void attn_split_task(void *p, int ith, int nth) {
             size_t j = 0;
             for (; j + 4 <= n; j += 4) {
                 __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-                const float *k0 = K + j * d;
+                size_t k0 = j * d;
                 for (size_t i = 0; i < d; i += 8) {
                     __m256 qv = _mm256_loadu_ps(qg + i);
-                    a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), a0);
-                    a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d + i), a1);
-                    a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * d + i), a2);
-                    a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * d + i), a3);
+                    a0 = _mm256_fmadd_ps(qv, ld8(K, dt, k0 + i), a0);
+                    a1 = _mm256_fmadd_ps(qv, ld8(K, dt, k0 + d + i), a1);
+                    a2 = _mm256_fmadd_ps(qv, ld8(K, dt, k0 + 2 * d + i), a2);
+                    a3 = _mm256_fmadd_ps(qv, ld8(K, dt, k0 + 3 * d + i), a3);
                 }
                 _mm_storeu_ps(sg + j, _mm_mul_ps(hsum4x(a0, a1, a2, a3), sc));
             }
-            for (; j < n; j++) sg[j] = smol_dot_f32(qg, K + j * d, d) * c->scale;
+            for (; j < n; j++) {
+                __m256 a0 = _mm256_setzero_ps();
+                for (size_t i = 0; i < d; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qg + i), ld8(K, dt, j * d + i), a0);
+                sg[j] = hsum4x(a0, _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())[0] * c->scale;
+            }
             float mx = -INFINITY, sum = 0;
             for (j = 0; j < n; j++) if (sg[j] > mx) mx = sg[j];
             for (j = 0; j < n; j++) { float e = expf(sg[j] - mx); sg[j] = e; sum += e; }
@@ -121,9 +139,9 @@ AVX2_FN static void attn_split_task(void *p, int ith, int nth) {
                 for (size_t g = 0; g < 4; g++)
                     for (size_t u = 0; u < 4; u++) acc[g][u] = _mm256_setzero_ps();
                 for (size_t j = 0; j < n; j++) {
-                    const float *v = V + j * d + col;
-                    __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
-                    __m256 v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+                    size_t v = j * d + col;
+                    __m256 v0 = ld8(V, dt, v), v1 = ld8(V, dt, v + 8);
+                    __m256 v2 = ld8(V, dt, v + 16), v3 = ld8(V, dt, v + 24);
                     for (size_t g = 0; g < gn; g++) {
                         __m256 pj = _mm256_broadcast_ss(scores + (g0 + g) * n + j);
                         acc[g][0] = _mm256_fmadd_ps(pj, v0, acc[g][0]);
@@ -141,8 +159,8 @@ AVX2_FN static void attn_split_task(void *p, int ith, int nth) {
     }
 }
 
-static int attention_split(smol_pool *pool, const float *q, const float *kc, const float *vc, float *out,
-                           size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t d,
+static int attention_split(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype dt,
+                           float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t d,
                            size_t stride, float scale) {
     size_t group = n_heads / n_kv;
     if (smol_isa_active() < SMOL_ISA_AVX2 || d % 32 || group > GROUP_MAX || nq > 16) return 0;
@@ -163,7 +181,7 @@ static int attention_split(smol_pool *pool, const float *q, const float *kc, con
         partial = grown;
         cap = need;
     }
-    attn_split_ctx c = {q, kc, vc, out, partial, nq, pos0, n_heads, n_kv, d, stride, nslice, slice, scale, 0};
+    attn_split_ctx c = {q, kc, vc, dt, out, partial, nq, pos0, n_heads, n_kv, d, stride, nslice, slice, scale, 0};
     smol_pool_run(pool, attn_split_task, &c);
     // Merge the slices of each (query, head).
     size_t step = group * (d + 2);
@@ -190,13 +208,43 @@ static int attention_split(smol_pool *pool, const float *q, const float *kc, con
 }
 #endif
 
-void smol_attention(smol_pool *pool, const float *q, const float *kc, const float *vc, float *out,
+// K and V of positions [0, len) of every kv head as f32 [n_kv, len, d], for the paths that
+// read f32 only (scalar decode, sgemm prefill). The calling thread's buffer, grown and kept.
+static int kv_as_f32(const void *kc, const void *vc, smol_dtype dt, size_t n_kv, size_t stride, size_t len, size_t d,
+                     const float **kf, const float **vf, size_t *out_stride) {
+    if (dt == SMOL_F32) { *kf = kc; *vf = vc; *out_stride = stride; return 1; }
+    static _Thread_local float *buf = NULL;
+    static _Thread_local size_t cap = 0;
+    size_t need = 2 * n_kv * len * d;
+    if (cap < need) {
+        float *grown = realloc(buf, need * sizeof(float));
+        if (!grown) return 0;
+        buf = grown;
+        cap = need;
+    }
+    for (size_t h = 0; h < n_kv; h++) {
+        smol_convert_to_f32((const uint16_t *)kc + h * stride * d, SMOL_BF16, buf + h * len * d, len * d);
+        smol_convert_to_f32((const uint16_t *)vc + h * stride * d, SMOL_BF16, buf + (n_kv + h) * len * d, len * d);
+    }
+    *kf = buf;
+    *vf = buf + n_kv * len * d;
+    *out_stride = len;
+    return 1;
+}
+
+void smol_attention(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype kv_dt, float *out,
                     size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
                     size_t cache_stride, float scale, float *scratch) {
 #if defined(__x86_64__)
-    if (attention_split(pool, q, kc, vc, out, nq, pos0, n_heads, n_kv, head_dim, cache_stride, scale)) return;
+    if (attention_split(pool, q, kc, vc, kv_dt, out, nq, pos0, n_heads, n_kv, head_dim, cache_stride, scale)) return;
 #endif
-    attn_ctx c = {q, kc, vc, out, scratch, nq, pos0, n_heads, n_kv, head_dim, cache_stride, scale, 0};
+    const float *kf, *vf;
+    size_t stride;
+    if (!kv_as_f32(kc, vc, kv_dt, n_kv, cache_stride, pos0 + nq, head_dim, &kf, &vf, &stride)) {
+        for (size_t i = 0; i < nq * n_heads * head_dim; i++) out[i] = NAN;  // out of memory: poison, never stale
+        return;
+    }
+    attn_ctx c = {q, kf, vf, out, scratch, nq, pos0, n_heads, n_kv, head_dim, stride, scale, 0};
     smol_pool_run(pool, attn_task, &c);
 }
 
@@ -254,11 +302,18 @@ size_t smol_attention_prefill_scratch(size_t nq, size_t pos0) {
     return qblock * (pos0 + nq);
 }
 
-void smol_attention_prefill(smol_pool *pool, const float *q, const float *kc, const float *vc, float *out,
-                            size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
+void smol_attention_prefill(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype kv_dt,
+                            float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
                             size_t cache_stride, float scale, float *scratch, size_t scratch_per_thread) {
+    if (smol_attention_flash(pool, q, kc, vc, kv_dt, out, nq, pos0, n_heads, n_kv, head_dim, cache_stride, scale)) return;
+    const float *kf, *vf;
+    size_t stride;
+    if (!kv_as_f32(kc, vc, kv_dt, n_kv, cache_stride, pos0 + nq, head_dim, &kf, &vf, &stride)) {
+        for (size_t i = 0; i < nq * n_heads * head_dim; i++) out[i] = NAN;
+        return;
+    }
     size_t qblock = nq < 64 ? nq : 64;
-    attn_blas_ctx c = {q, kc, vc, out, scratch, nq, pos0, n_heads, n_kv, head_dim, cache_stride, qblock,
+    attn_blas_ctx c = {q, kf, vf, out, scratch, nq, pos0, n_heads, n_kv, head_dim, stride, qblock,
                        scratch_per_thread, scale, 0};
     smol_pool_run(pool, attn_blas_task, &c);
 }

@@ -201,3 +201,15 @@ uint16_t smol_f32_to_f16(float f) {
     uint32_t r = absx + 0xfffu + ((absx >> 13) & 1u);  // round to nearest even at bit 13
     return (uint16_t)(sign | ((r - 0x38000000u) >> 13));
 }
+
+void smol_store_row(const float *src, void *dst, smol_dtype dt, size_t n) {
+    if (dt == SMOL_BF16) {
+        uint16_t *d = dst;
+        for (size_t i = 0; i < n; i++) d[i] = smol_f32_to_bf16(src[i]);
+    } else if (dt == SMOL_F16) {
+        uint16_t *d = dst;
+        for (size_t i = 0; i < n; i++) d[i] = smol_f32_to_f16(src[i]);
+    } else {
+        memcpy(dst, src, n * sizeof(float));
+    }
+}

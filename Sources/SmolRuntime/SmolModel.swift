@@ -21,9 +21,11 @@ public final class SmolModel: @unchecked Sendable {
         public var threads: Int? = nil
         /// Arithmetic of the prefill products; nil = the faster on this CPU (see ComputePrecision).
         public var precision: ComputePrecision? = nil
+        /// Storage of the KV cache: bf16 (default, half the memory) or f32.
+        public var kvType: KVCacheType = .bf16
         public init() {}
-        /// f32 activations everywhere: the path compared with transformers in float32.
-        public static var exactF32: LoadOptions { var o = LoadOptions(); o.precision = .f32; return o }
+        /// f32 activations and KV cache: the path compared with transformers in float32.
+        public static var exactF32: LoadOptions { var o = LoadOptions(); o.precision = .f32; o.kvType = .f32; return o }
     }
 
     /// Steps reported while loading, for progress display.
@@ -42,7 +44,8 @@ public final class SmolModel: @unchecked Sendable {
         let weights = try ModelWeights(directory: directory)
         weights.adviseWillNeed()
         progress(.weights(bytes: weights.totalBytes))
-        model = try TransformerModel(config: config, weights: weights, threads: options.threads, precision: options.precision)
+        model = try TransformerModel(config: config, weights: weights, threads: options.threads, precision: options.precision,
+                                     kvType: options.kvType)
         progress(.tokenizer)
         tokenizer = try Tokenizer(file: directory + "/tokenizer.json")
         if SmolVLM.modelTypes.contains(config.modelType) {

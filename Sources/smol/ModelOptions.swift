@@ -4,6 +4,7 @@ import SmolKernels
 import SmolRuntime
 
 extension ComputePrecision: ExpressibleByArgument {}
+extension KVCacheType: ExpressibleByArgument {}
 
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Model folder (Hugging Face layout). Default: $SMOL_MODEL, else Models/SmolLM2-135M-Instruct.")
@@ -15,6 +16,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Prefill arithmetic: f32 or bf16 (default: the faster on this CPU).",
                                discussion: "bf16 rounds activations to bf16 with f32 accumulation for bf16 weights on CPUs with AVX512_BF16, as transformers does with a bf16 checkpoint; f32 keeps activations in f32 (the exact path)."))
     var precision: ComputePrecision?
+
+    @Option(name: .customLong("kv-type"), help: "KV cache storage: bf16 (default; half the memory) or f32 (exact).")
+    var kvType: KVCacheType = .bf16
 
     /// The folder to load: --model, $SMOL_MODEL, ./Models/..., or next to the executable.
     func resolvedPath() throws -> String {
@@ -35,6 +39,7 @@ struct ModelOptions: ParsableArguments {
         var opts = SmolModel.LoadOptions()
         opts.threads = threads
         opts.precision = precision
+        opts.kvType = kvType
         if let t = threads, t < 1 { throw CLIError("--threads must be at least 1") }
         let path = try resolvedPath()
         let m = try SmolModel(directory: path, options: opts) { step in

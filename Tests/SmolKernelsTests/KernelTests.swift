@@ -172,12 +172,12 @@ import Testing
         KernelTests.forEachLevel { isa in
             var out = [Float](repeating: .nan, count: nq * heads * d)
             var scratch = [Float](repeating: 0, count: 2 * (pos0 + nq))
-            smol_attention(Self.ctx.pool, q, kc, vc, &out, nq, pos0, heads, kv, d, stride, scale, &scratch)
+            smol_attention(Self.ctx.pool, q, kc, vc, SMOL_F32, &out, nq, pos0, heads, kv, d, stride, scale, &scratch)
             // The BLAS prefill path must agree with the same reference.
             var outBLAS = [Float](repeating: .nan, count: nq * heads * d)
             let per = smol_attention_prefill_scratch(nq, pos0)
             var scratchBLAS = [Float](repeating: 0, count: 2 * per)
-            smol_attention_prefill(Self.ctx.pool, q, kc, vc, &outBLAS, nq, pos0, heads, kv, d, stride, scale, &scratchBLAS, per)
+            smol_attention_prefill(Self.ctx.pool, q, kc, vc, SMOL_F32, &outBLAS, nq, pos0, heads, kv, d, stride, scale, &scratchBLAS, per)
             #expect(zip(out, outBLAS).map { abs($0 - $1) }.max()! < 1e-5)
             for t in 0..<nq {
                 for h in 0..<heads {

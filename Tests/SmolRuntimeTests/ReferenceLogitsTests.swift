@@ -14,7 +14,7 @@ import Testing
     @Test(arguments: cases)
     func logitsMatchTransformers(_ name: String) throws {
         let dir = FixturePaths.model(name)
-        let model = try ModelLoader.loadModel(directory: dir, threads: 2, precision: .f32)
+        let model = try ModelLoader.loadModel(directory: dir, threads: 2, precision: .f32, kvType: .f32)
         let ref = try SafeTensorsFile(path: dir + "/reference.safetensors")
         let ids = try #require(ref.tensor("input_ids")?.toInts())
         let expected = try #require(ref.tensor("logits")?.toFloats())
@@ -31,7 +31,7 @@ import Testing
     @Test(arguments: cases)
     func greedyMatchesTransformers(_ name: String) throws {
         let dir = FixturePaths.model(name)
-        let model = try ModelLoader.loadModel(directory: dir, threads: 2, precision: .f32)
+        let model = try ModelLoader.loadModel(directory: dir, threads: 2, precision: .f32, kvType: .f32)
         let ref = try SafeTensorsFile(path: dir + "/reference.safetensors")
         let ids = try #require(ref.tensor("input_ids")?.toInts())
         let greedy = try #require(ref.tensor("greedy_ids")?.toInts())
@@ -49,7 +49,7 @@ import Testing
     /// Decoding one token at a time must give the same logits as one batched prefill.
     @Test func incrementalMatchesBatched() throws {
         let dir = FixturePaths.model("smollm3_untied_bf16")
-        let model = try ModelLoader.loadModel(directory: dir, threads: 2, precision: .f32)
+        let model = try ModelLoader.loadModel(directory: dir, threads: 2, precision: .f32, kvType: .f32)
         let ids = Array(0..<20).map { ($0 * 37) % model.config.vocabSize }
         let a = model.makeCache(capacity: 64), b = model.makeCache(capacity: 64)
         let batched = Array(try model.forward(ids, cache: a, eachPosition: nil))

@@ -53,6 +53,8 @@ uint16_t smol_f32_to_bf16(float v);  // round to nearest even, NaN kept
 float smol_f16_to_f32(uint16_t v);
 uint16_t smol_f32_to_f16(float v);
 void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n);
+// dst (f32, or bf16 rounded to nearest even) = src, n values.
+void smol_store_row(const float *src, void *dst, smol_dtype dt, size_t n);
 
 // ---- Matrix-vector (decode) ----------------------------------------------------------
 // y[r] = sum_k W[r, k] * x[k] for r in [r0, r1); W row-major [rows, cols] in dtype dt.
@@ -107,21 +109,29 @@ void smol_rope(float *x, size_t n, size_t heads, size_t head_dim,
                const float *cos_t, const float *sin_t);
 
 // ---- Attention -----------------------------------------------------------------------
-// Causal attention with grouped KV heads over a cache.
+// Causal attention with grouped KV heads over a cache whose K/V are f32 or bf16 (kv_dt).
 // q:   [nq, n_heads, head_dim]  queries at positions pos0 .. pos0+nq-1
 // kc,vc: [n_kv, cache_stride, head_dim] for one layer (positions 0 .. pos0+nq-1 filled)
 // out: [nq, n_heads, head_dim]
 // scratch: nthreads * (pos0 + nq) floats
-void smol_attention(smol_pool *pool, const float *q, const float *kc, const float *vc,
-                    float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv,
-                    size_t head_dim, size_t cache_stride, float scale, float *scratch);
+void smol_attention(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype kv_dt, float *out,
+                    size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
+                    size_t cache_stride, float scale, float *scratch);
 
-// Prefill variant for many queries: per (head, block of 64 queries) through sgemm.
+// Prefill variant for many queries: flash-style on AVX-512 (smol_attention_flash), else per
+// (head, block of 64 queries) through sgemm.
 // scratch: nthreads * scratch_per_thread floats, scratch_per_thread >= smol_attention_prefill_scratch(nq, pos0).
 size_t smol_attention_prefill_scratch(size_t nq, size_t pos0);
-void smol_attention_prefill(smol_pool *pool, const float *q, const float *kc, const float *vc, float *out,
-                            size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
+void smol_attention_prefill(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype kv_dt,
+                            float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
                             size_t cache_stride, float scale, float *scratch, size_t scratch_per_thread);
+
+// Flash-style prefill attention (AVX-512): 64-key blocks with an online softmax, each K/V block
+// read once per GQA group, f32 arithmetic, K/V read as stored. Returns 0 (nothing done) when
+// the level is below AVX-512 or the shape is unsupported (head_dim > 256, group > 64).
+int smol_attention_flash(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype kv_dt,
+                         float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
+                         size_t cache_stride, float scale);
 
 // ---- Vision encoder (SigLIP) -----------------------------------------------------------
 // y = (x - mean) / sqrt(var + eps) * w + b over n rows of length dim.

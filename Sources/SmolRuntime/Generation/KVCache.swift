@@ -1,4 +1,17 @@
-/// Keys and values of every layer for positions 0 ..< count, in f32.
+import CSmolKernels
+
+/// Storage type of the KV cache.
+public enum KVCacheType: String, Sendable, CaseIterable {
+    /// Keys and values rounded to bf16 (nearest even): half the memory and attention bandwidth.
+    case bf16
+    /// f32: keys and values exactly as computed (the path the float32 fixture tests use).
+    case f32
+
+    var dtype: smol_dtype { self == .bf16 ? SMOL_BF16 : SMOL_F32 }
+    var elementSize: Int { self == .bf16 ? 2 : 4 }
+}
+
+/// Keys and values of every layer for positions 0 ..< count, in f32 or bf16 (`type`).
 /// Layout per layer: [kvHeads, capacity, headDim], so one head's keys are contiguous.
 /// Allocated once for the whole context; the OS backs pages only as positions fill.
 public final class KVCache: @unchecked Sendable {
@@ -10,17 +23,19 @@ public final class KVCache: @unchecked Sendable {
     public internal(set) var count = 0
     /// Token ids that produced the cached positions, for prefix reuse.
     public internal(set) var tokens: [Int] = []
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    public let type: KVCacheType
+    let keys: UnsafeMutableRawPointer
+    let values: UnsafeMutableRawPointer
 
-    public init(config: TransformerConfig, capacity: Int) {
+    public init(config: TransformerConfig, capacity: Int, type: KVCacheType = .bf16) {
         layers = config.numLayers
         kvHeads = config.numKVHeads
         headDim = config.headDim
         self.capacity = capacity
-        let n = layers * kvHeads * capacity * headDim
-        keys = .allocate(capacity: n)
-        values = .allocate(capacity: n)
+        self.type = type
+        let bytes = layers * kvHeads * capacity * headDim * type.elementSize
+        keys = .allocate(byteCount: max(bytes, 1), alignment: 64)
+        values = .allocate(byteCount: max(bytes, 1), alignment: 64)
     }
 
     deinit {
@@ -29,10 +44,10 @@ public final class KVCache: @unchecked Sendable {
     }
 
     public var layerStride: Int { kvHeads * capacity * headDim }
-    public var bytes: Int { 2 * layers * layerStride * MemoryLayout<Float>.size }
+    public var bytes: Int { 2 * layers * layerStride * type.elementSize }
 
-    func keys(layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * layerStride }
-    func values(layer: Int) -> UnsafeMutablePointer<Float> { values + layer * layerStride }
+    func keys(layer: Int) -> UnsafeMutableRawPointer { keys + layer * layerStride * type.elementSize }
+    func values(layer: Int) -> UnsafeMutableRawPointer { values + layer * layerStride * type.elementSize }
 
     /// Forget positions from `length` on (keeps a shared prefix).
     public func truncate(to length: Int) {
@@ -51,13 +66,13 @@ public final class KVCache: @unchecked Sendable {
 
     /// Stores k/v rows [n, kvHeads, headDim] for positions start ..< start+n of `layer`.
     func store(layer: Int, start: Int, n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
-        let kd = keys(layer: layer), vd = values(layer: layer)
+        let kd = keys(layer: layer), vd = values(layer: layer), es = type.elementSize
         for t in 0..<n {
             for h in 0..<kvHeads {
                 let src = (t * kvHeads + h) * headDim
-                let dst = (h * capacity + start + t) * headDim
-                (kd + dst).update(from: k + src, count: headDim)
-                (vd + dst).update(from: v + src, count: headDim)
+                let dst = (h * capacity + start + t) * headDim * es
+                smol_store_row(k + src, kd + dst, type.dtype, headDim)
+                smol_store_row(v + src, vd + dst, type.dtype, headDim)
             }
         }
     }

@@ -9,9 +9,10 @@ public enum ModelLoader {
     }
 
     /// The config is validated before any weight file is opened or any buffer allocated.
-    public static func loadModel(directory: String, threads: Int? = nil, precision: ComputePrecision? = nil) throws -> TransformerModel {
+    public static func loadModel(directory: String, threads: Int? = nil, precision: ComputePrecision? = nil,
+                                 kvType: KVCacheType = .bf16) throws -> TransformerModel {
         let config = try loadConfig(directory: directory)
         let weights = try ModelWeights(directory: directory)
-        return try TransformerModel(config: config, weights: weights, threads: threads, precision: precision)
+        return try TransformerModel(config: config, weights: weights, threads: threads, precision: precision, kvType: kvType)
     }
 }

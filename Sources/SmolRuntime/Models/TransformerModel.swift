@@ -76,8 +76,13 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private var lmHeadGroup: MatvecGroup! = nil
 
     /// `precision`: arithmetic of the prefill products (default: the faster on this CPU; see ComputePrecision).
+    /// Storage of the caches `makeCache` creates.
+    public let kvType: KVCacheType
+
+    /// `kvType`: storage of the KV caches this model makes (bf16 halves their memory).
     public init(config: TransformerConfig, weights: ModelWeights, threads: Int? = nil, precision: ComputePrecision? = nil,
-                maxChunk: Int = 512) throws {
+                kvType: KVCacheType = .bf16, maxChunk: Int = 512) throws {
+        self.kvType = kvType
         self.config = config
         self.weights = weights
         w = try TransformerWeights(config: config, weights: weights, prefix: config.weightPrefix)
@@ -109,7 +114,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     public func makeCache(capacity: Int? = nil) -> KVCache {
-        KVCache(config: config, capacity: min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings))
+        KVCache(config: config, capacity: min(capacity ?? config.maxPositionEmbeddings, config.maxPositionEmbeddings), type: kvType)
     }
 
     public func forward(_ tokens: [Int], cache: KVCache,
@@ -178,10 +183,10 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             }
             cache.store(layer: l, start: pos0, n: n, k: k.p, v: v.p)
             if n >= Self.blasAttentionMin {
-                smol_attention_prefill(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
+                smol_attention_prefill(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), cache.type.dtype, attn.p, n, pos0,
                                        c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p, perThread)
             } else {
-                smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), attn.p, n, pos0,
+                smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), cache.type.dtype, attn.p, n, pos0,
                                c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p)
             }
             oGroups[l].run(ctx, x: attn.p, n: n, scratch: convert.p, scratchPerThread: staging)
