@@ -5,6 +5,8 @@
 #include "smol_kernels.h"
 #include "internal.h"
 
+#include <stdlib.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define AVX512_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c")))
@@ -178,5 +180,91 @@ AVX512_FN void smol_axpy_avx512(float a, const float *x, float *y, size_t n) {
         __m512 r = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
         _mm512_mask_storeu_ps(y + i, m, r);
     }
+}
+#endif
+
+// ---- bf16 dot products (AVX512_BF16): decode with x rounded to bf16 ---------------------------
+// One row at a time per thread, 128 weights per step into four vdpbf16ps chains: fewer
+// instructions per byte than widening, and one sequential stream per thread, which measured
+// 10-15% closer to the bandwidth wall here (Zen 5). The arithmetic of the bf16 GEMM.
+#if defined(__x86_64__)
+#define BF16_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16")))
+
+static inline __mmask32 tail_mask32(size_t n) { return n >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << n) - 1); }
+
+BF16_FN static void matvec_dpbf16_rows(const uint16_t *W, const uint16_t *xb, float *y, size_t r0, size_t r1,
+                                       size_t cols) {
+    const size_t main = cols & ~(size_t)127;
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *p = W + r * cols;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        size_t k = 0;
+        for (; k < main; k += 128) {
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(p + k), (__m512bh)_mm512_loadu_si512(xb + k));
+            a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(p + k + 32), (__m512bh)_mm512_loadu_si512(xb + k + 32));
+            a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512(p + k + 64), (__m512bh)_mm512_loadu_si512(xb + k + 64));
+            a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512(p + k + 96), (__m512bh)_mm512_loadu_si512(xb + k + 96));
+        }
+        for (; k < cols; k += 32) {
+            __mmask32 m = tail_mask32(cols - k);
+            a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_maskz_loadu_epi16(m, p + k), (__m512bh)_mm512_maskz_loadu_epi16(m, xb + k));
+        }
+        y[r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    }
+}
+
+typedef struct {
+    const smol_matvec_job *jobs;
+    int njobs;
+    const uint16_t *xb;
+    size_t cols, total_rows, chunk;
+    _Atomic size_t next;
+} dp_ctx;
+
+static void dp_task(void *p, int ith, int nth) {
+    dp_ctx *c = p;
+    (void)ith; (void)nth;
+    size_t lo, hi;
+    while (smol_claim(&c->next, c->total_rows, c->chunk, &lo, &hi)) {
+        size_t base = 0;
+        for (int j = 0; j < c->njobs && base < hi; j++) {
+            const smol_matvec_job *job = &c->jobs[j];
+            size_t s = lo > base ? lo - base : 0, e = hi - base < job->rows ? hi - base : job->rows;
+            if (s < e) matvec_dpbf16_rows(job->W, c->xb, job->y, s, e, c->cols);
+            base += job->rows;
+        }
+    }
+}
+
+BF16_FN static void round_to_bf16(const float *x, uint16_t *xb, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(xb + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+    for (; i < n; i++) xb[i] = smol_f32_to_bf16(x[i]);
+}
+
+int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t cols) {
+    if (smol_isa_active() < SMOL_ISA_AVX512_BF16 || njobs < 1) return 0;
+    for (int j = 0; j < njobs; j++)
+        if (jobs[j].dtype != SMOL_BF16) return 0;
+    // x in bf16: the calling thread's buffer, grown and kept (decode allocates nothing).
+    static _Thread_local uint16_t *xb = NULL;
+    static _Thread_local size_t cap = 0;
+    if (cap < cols) {
+        uint16_t *grown = realloc(xb, cols * sizeof(uint16_t));
+        if (!grown) return 0;
+        xb = grown;
+        cap = cols;
+    }
+    round_to_bf16(x, xb, cols);
+    dp_ctx c = {jobs, njobs, xb, cols, 0, 0, 0};
+    for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
+    c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);
+    smol_pool_run(pool, dp_task, &c);
+    return 1;
+}
+#else
+int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t cols) {
+    (void)pool; (void)jobs; (void)njobs; (void)x; (void)cols;
+    return 0;
 }
 #endif

@@ -54,6 +54,8 @@ public enum KernelInfo {
         let blas = "OpenBLAS sgemm (\(ComputeContext.blasCoreName)), weights widened to f32 in L2-sized blocks"
         var out: [(String, String)] = []
         switch level {
+        case SMOL_ISA_AVX512_BF16... where precision == .bf16:
+            out.append(("matvec", "avx512bf16: bf16 weights by vdpbf16ps with x rounded to bf16, one row stream per thread; f16/f32 widened (avx512)"))
         case SMOL_ISA_AVX512...:
             out.append(("matvec", "avx512: bf16/f16/f32 weights widened in registers, 4 rows per pass, prefetch"))
         case SMOL_ISA_AVX2:

@@ -36,13 +36,16 @@ extension smol_dtype {
 
 /// Matrix products of activations with weight matrices.
 public enum MatMul {
-    /// y_j = W_j x for a group of matrices sharing x (one parallel job).
+    /// y_j = W_j x for a group of matrices sharing x (one parallel job); bf16 dot products
+    /// where ctx.precision is bf16 and the CPU has them.
     public static func matvec(_ ctx: ComputeContext, _ ws: [WeightMatrix], x: UnsafePointer<Float>,
                               outputs: [UnsafeMutablePointer<Float>]) {
         var jobs = [smol_matvec_job]()
         jobs.reserveCapacity(ws.count)
         for (w, y) in zip(ws, outputs) { jobs.append(smol_matvec_job(W: w.data, dtype: w.dtype, y: y, rows: w.rows)) }
-        jobs.withUnsafeBufferPointer { smol_matvec_multi(ctx.pool, $0.baseAddress, Int32($0.count), x, ws[0].cols) }
+        jobs.withUnsafeBufferPointer {
+            run(ctx, jobs: $0.baseAddress!, count: $0.count, x: x, n: 1, cols: ws[0].cols, scratch: nil, scratchPerThread: 0)
+        }
     }
 
     /// Batches at or below this many rows use the weight-streaming kernel; above, BLAS.
@@ -65,6 +68,7 @@ public enum MatMul {
     /// once for all rows, large ones take the bf16 GEMM (one parallel job for the group) or sgemm.
     static func run(_ ctx: ComputeContext, jobs: UnsafePointer<smol_matvec_job>, count: Int, x: UnsafePointer<Float>, n: Int,
                     cols: Int, scratch: UnsafeMutablePointer<Float>?, scratchPerThread: Int) {
+        if n == 1, ctx.precision == .bf16, smol_matvec_multi_dpbf16(ctx.pool, jobs, Int32(count), x, cols) == 1 { return }
         if n <= blasThreshold || scratch == nil {
             smol_matmul_multi(ctx.pool, jobs, Int32(count), x, n, cols)
             return

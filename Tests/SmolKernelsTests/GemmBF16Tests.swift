@@ -77,6 +77,42 @@ import Testing
         }
     }
 
+    /// Decode with bf16 dot products: x rounded to bf16, every width remainder (128-wide steps,
+    /// 32-wide steps, a masked tail), several matrices; declines below avx512bf16.
+    @Test func dpbf16MatvecMatchesReference() {
+        for (rows, cols) in [(5, 1), (37, 33), (64, 200), (9, 576), (130, 2048), (3, 11008)] {
+            let w = Self.bf16Values(rows * cols, seed: UInt64(cols)), w2 = Self.bf16Values(7 * cols, seed: 77)
+            let x = KernelTests.randoms(cols, seed: 5)
+            let xr = x.map { Double(smol_bf16_to_f32(smol_f32_to_bf16($0))) }
+            KernelTests.forEachLevel { isa in
+                var y = [Float](repeating: .nan, count: rows), y2 = [Float](repeating: .nan, count: 7)
+                let done: Int32 = w.withUnsafeBytes { wb in w2.withUnsafeBytes { wb2 in
+                    y.withUnsafeMutableBufferPointer { yp in y2.withUnsafeMutableBufferPointer { yp2 in
+                        let jobs = [smol_matvec_job(W: wb.baseAddress, dtype: SMOL_BF16, y: yp.baseAddress, rows: rows),
+                                    smol_matvec_job(W: wb2.baseAddress, dtype: SMOL_BF16, y: yp2.baseAddress, rows: 7)]
+                        return smol_matvec_multi_dpbf16(Self.ctx.pool, jobs, 2, x, cols)
+                    } }
+                } }
+                if Int(isa) < SMOL_ISA_AVX512_BF16 {
+                    #expect(done == 0 && y.allSatisfy { $0.isNaN }, "isa \(isa) must decline")
+                    return
+                }
+                #expect(done == 1)
+                for (ws, ys) in [(w, y), (w2, y2)] {
+                    for r in 0..<ys.count {
+                        var ref = 0.0, mag = 0.0
+                        for k in 0..<cols {
+                            let p = Double(smol_bf16_to_f32(ws[r * cols + k])) * xr[k]
+                            ref += p
+                            mag += abs(p)
+                        }
+                        #expect(abs(Double(ys[r]) - ref) <= 2e-6 * mag + 1e-30, "isa \(isa) \(rows)x\(cols) row \(r)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Through MatMul: the bf16 context rounds activations; the f32 context stays exact.
     @Test func precisionChoosesThePath() {
         let rows = 96, cols = 200, n = 24

@@ -5,7 +5,7 @@ import Testing
 
 /// Every kernel against a plain Swift reference, on every instruction set this CPU has.
 @Suite(.serialized) struct KernelTests {
-    static let ctx = ComputeContext(threads: 2)
+    static let ctx = ComputeContext(threads: 2, precision: .f32)
     static var isaLevels: [Int32] { Array(0...ComputeContext.bestISA) }
 
     /// Runs body at every level this CPU has, holding the process-wide level (other suites
