@@ -4,7 +4,8 @@
 # side-by-side table plus the raw numbers. See Benchmarks/README.md.
 #
 #   Benchmarks/build_llama_cpp.sh     # once: llama-bench + GGUF files (+ the 3B-shape checkpoint)
-#   Benchmarks/run.sh                 # full run: pp512 / tg128, 3 repeats, both models
+#   Benchmarks/run.sh                 # pp512/pp4096 + decode at those depths, both models, vs llama.cpp
+#   SUITE=compare Benchmarks/run.sh   # the older pp512 / tg128 table (load, TTFT, RSS breakdown)
 #   QUICK=1 Benchmarks/run.sh         # quick check: pp64 / tg16, 1 repeat
 #   MODELS=SmolLM2-135M-Instruct Benchmarks/run.sh
 #
@@ -20,4 +21,10 @@ if [ "${SKIP_SMOL_BUILD:-0}" != 1 ]; then
   echo "[run] building smol (release)" >&2
   (cd "$root" && nice -n "${NICE:-10}" swift build -c release --product smol -j 2 >&2)
 fi
-exec python3 "$root/Benchmarks/compare.py"
+# SUITE=kernels (default): pp512/pp4096 and decode at those depths, interleaved rounds, % of the
+# CPU's roof and bandwidth (Benchmarks/kernels.py). SUITE=compare: the older single-pass table
+# (load time, TTFT, RSS breakdown; Benchmarks/compare.py).
+case "${SUITE:-kernels}" in
+  compare) exec python3 "$root/Benchmarks/compare.py" ;;
+  *) exec python3 "$root/Benchmarks/kernels.py" ;;
+esac

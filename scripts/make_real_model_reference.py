@@ -28,7 +28,13 @@ Per prompt the safetensors file holds (names prefixed "prompt0." / "prompt1."):
 The model folder is not committed (Models/ is git-ignored); the JSON records
 the sha256 of the model.safetensors / tokenizer.json used.
 
-    python scripts/make_real_model_reference.py [--model-dir DIR]
+    python scripts/make_real_model_reference.py [--model-dir DIR] [--dtype bfloat16]
+
+With --dtype bfloat16 the model runs in bfloat16 (transformers' arithmetic for a bf16
+checkpoint: every activation rounded to bf16) and the files are
+smollm2_135m_reference_bf16.{json,safetensors}; the JSON also records, per prompt, the max
+|logit| difference between this bf16 run and the float32 run, the measure the Swift test's
+tolerance is justified by.
 """
 
 from __future__ import annotations
@@ -79,14 +85,21 @@ def sha256(path: Path) -> str:
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-dir", default=str(REPO / "Models" / "SmolLM2-135M-Instruct"))
+    ap.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     args = ap.parse_args(argv)
     model_dir = Path(args.model_dir)
+    dtype = getattr(torch, args.dtype)
+    name = NAME if args.dtype == "float32" else NAME + "_bf16"
+    f32_model = None
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     raw_tok = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, attn_implementation="eager")
     model.eval()
-    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert all(p.dtype == dtype for p in model.parameters())
+    if dtype != torch.float32:
+        f32_model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, attn_implementation="eager")
+        f32_model.eval()
 
     # EOS must not stop generation: generate() treats eos_token_id=None in a
     # user GenerationConfig as "unset" and falls back to the checkpoint's EOS,
@@ -114,11 +127,17 @@ def main(argv: list[str]) -> None:
         # Cache-free cross-check and per-step top-1/top-2 margins.
         seq, margins = list(ids), []
         for _ in range(NEW_TOKENS):
-            last = model(torch.tensor([seq]), use_cache=False).logits[0, -1]
+            last = model(torch.tensor([seq]), use_cache=False).logits[0, -1].float()
             top2 = last.topk(2).values
             margins.append(round(float(top2[0] - top2[1]), 5))
             seq.append(int(last.argmax()))
-        assert seq[T:] == greedy, ("cache/no-cache greedy mismatch", seq[T:], greedy)
+        if dtype == torch.float32:
+            assert seq[T:] == greedy, ("cache/no-cache greedy mismatch", seq[T:], greedy)
+        # bf16: the cached and cache-free runs may round differently; keep the cached (generate) one.
+        vs_f32 = None
+        if f32_model is not None:
+            ref32 = f32_model(x, use_cache=False).logits[0].float()
+            vs_f32 = round(float((logits[positions] - ref32[positions]).abs().max()), 5)
 
         n = pr["name"]
         tensors[f"{n}.input_ids"] = torch.tensor(ids, dtype=torch.int64)
@@ -142,6 +161,8 @@ def main(argv: list[str]) -> None:
             "full_text": tok.decode(ids + greedy, skip_special_tokens=False),
             "greedy_step_top1_margins": margins,
         }
+        if vs_f32 is not None:
+            entry["max_abs_logit_diff_vs_float32"] = vs_f32
         if pr["kind"] == "chat_literal":
             rendered = tok.apply_chat_template(
                 [{"role": "user", "content": "What is the capital of France?"}],
@@ -158,14 +179,14 @@ def main(argv: list[str]) -> None:
         print(f"[{n}] T={T} ids={ids}\n  greedy={greedy}\n  text={entry['greedy_text']!r}\n  min margin={min(margins)}")
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(OUT_DIR / f"{NAME}.safetensors"), metadata={"format": "pt"})
+    save_file(tensors, str(OUT_DIR / f"{name}.safetensors"), metadata={"format": "pt"})
     meta = {
         "model": "HuggingFaceTB/SmolLM2-135M-Instruct",
         "model_dir": "Models/SmolLM2-135M-Instruct",
         "model_safetensors_sha256": sha256(model_dir / "model.safetensors"),
         "tokenizer_json_sha256": sha256(model_dir / "tokenizer.json"),
-        "weights_dtype": "bfloat16 (upcast to float32 on load)",
-        "reference_compute": "AutoModelForCausalLM.from_pretrained(dtype=torch.float32, attn_implementation='eager'); "
+        "weights_dtype": "bfloat16" + (" (upcast to float32 on load)" if dtype == torch.float32 else ""),
+        "reference_compute": f"AutoModelForCausalLM.from_pretrained(dtype=torch.{args.dtype}, attn_implementation='eager'); "
         "logits = model(input_ids).logits[0]; greedy = generate(do_sample=False, max_new_tokens=32, "
         "eos_token_id disabled, use_cache=True), new tokens only, cross-checked with cache-free argmax decoding",
         "tokenization": "AutoTokenizer.from_pretrained(model_dir)(text) with default add_special_tokens "
@@ -178,8 +199,8 @@ def main(argv: list[str]) -> None:
         "tokenizers": tokenizers.__version__,
         "prompts": prompts_json,
     }
-    (OUT_DIR / f"{NAME}.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    print("wrote", OUT_DIR / f"{NAME}.json", OUT_DIR / f"{NAME}.safetensors")
+    (OUT_DIR / f"{name}.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    print("wrote", OUT_DIR / f"{name}.json", OUT_DIR / f"{name}.safetensors")
 
 
 if __name__ == "__main__":
