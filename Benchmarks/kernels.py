@@ -4,7 +4,7 @@
 For each model and each prompt length P in PROMPTS (default "512 4096"):
   smol bench --prompt-tokens P --gen-tokens G          -> ppP, and decode after the P-token prompt
   llama-bench -p P -n 0  and  -p 0 -n G -d P           -> ppP, and decode at depth P (like for like)
-Engines alternate, ROUNDS times (default 2), and the median of the rounds is reported: memory
+After an uncounted warm-up of each engine, they alternate, ROUNDS times (default 3), and the median of the rounds is reported: memory
 bandwidth on a shared VM drifts by tens of percent within minutes, so only interleaved runs are
 comparable. The report gives the ratio and each engine's fraction of this CPU's limits measured
 in the same run: prefill GFLOP/s against the vdpbf16ps roof (Benchmarks/roof.c), decode GB/s of
@@ -25,7 +25,7 @@ import compare as c  # noqa: E402  (shared helpers: run, machine facts, membw)
 
 PROMPTS = [int(x) for x in os.environ.get("PROMPTS", "512 4096").split()]
 G = int(os.environ.get("GEN_TOKENS") or 32)
-ROUNDS = int(os.environ.get("ROUNDS") or 2)
+ROUNDS = int(os.environ.get("ROUNDS") or 3)
 SMOL_ARGS = os.environ.get("SMOL_ARGS", "").split()
 
 
@@ -140,6 +140,10 @@ def main():
         for p in PROMPTS:
             c.say(f"-- {tag}, prompt {p}")
             s_runs, lp_runs, lt_runs = [], [], []
+            # Warm-up (not counted): page both engines' weight files in, so no round pays the disk.
+            smol_run(mdir, 16, f"{tag}-warmup")
+            if use_llama:
+                llama_run(gguf, ["-p", "16", "-n", "1"], f"{tag}-warmup")
             for r in range(ROUNDS):
                 s = smol_run(mdir, p, f"{tag}-p{p}-r{r}")
                 s_runs.append(s)

@@ -23,23 +23,6 @@
 
 enum { KB = 64, RMAX = 64, DMAX = 256 };
 
-// exp(x) for 16 floats: Cephes' expf (as exp8 in vision.c), inputs clamped to the finite range.
-AVX512_FN static inline __m512 exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(x, x), x), _mm512_set1_ps(1.0f));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
-}
-
 static inline __mmask16 mask_of(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
 // 16 values of a K/V row (f32 or bf16) as f32, masked.
@@ -201,7 +184,7 @@ AVX512_FN static void flash_task(void *p, int ith, int nth) {
                 __m512 vm = _mm512_set1_ps(mnew), sum = _mm512_setzero_ps();
                 for (size_t v = 0; v < KB; v += 16) {
                     __mmask16 mk = mask_of(nvld > v ? nvld - v : 0);
-                    __m512 e = _mm512_maskz_mov_ps(mk, exp16(_mm512_sub_ps(_mm512_loadu_ps(s + v), vm)));
+                    __m512 e = _mm512_maskz_mov_ps(mk, smol_exp16(_mm512_sub_ps(_mm512_loadu_ps(s + v), vm)));
                     _mm512_storeu_ps(s + v, e);
                     sum = _mm512_add_ps(sum, e);
                 }

@@ -40,11 +40,27 @@ typedef struct {
     _Atomic size_t next;
 } silu_ctx;
 
+#if defined(__x86_64__)
+// g = silu(g) * u = g / (1 + exp(-g)) * u, 16 at a time (masked tail).
+__attribute__((target("avx512f,fma"))) static void silu_avx512(float *g, const float *u, size_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        __m512 x = _mm512_maskz_loadu_ps(m, g + i);
+        __m512 s = _mm512_div_ps(x, _mm512_add_ps(one, smol_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+        _mm512_mask_storeu_ps(g + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, u + i)));
+    }
+}
+#endif
+
 static void silu_task(void *p, int ith, int nth) {
     silu_ctx *c = p;
     size_t i0, i1;
     (void)ith; (void)nth;
     while (smol_claim(&c->next, c->n, 4096, &i0, &i1))
+#if defined(__x86_64__)
+    if (smol_isa_active() >= SMOL_ISA_AVX512) silu_avx512(c->g + i0, c->u + i0, i1 - i0); else
+#endif
     for (size_t i = i0; i < i1; i++) {
         float g = c->g[i];
         c->g[i] = g / (1.0f + expf(-g)) * c->u[i];

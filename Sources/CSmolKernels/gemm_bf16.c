@@ -33,18 +33,57 @@ typedef struct {
     _Atomic size_t next;
 } gemm_bf16_ctx;
 
+// 16 x 16 transpose of 32-bit lanes: r[i] holds row i on entry and column i on return.
+BF16_FN static inline void transpose16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    // Now within each 128-bit lane L of r[4g + c]: column 4L' + c ... regroup the lanes.
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);       // lanes 0,2 of a | 0,2 of b
+        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);   // lanes 1,3 of a | 1,3 of b
+        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+        r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+        r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+    }
+}
+
 // Packs W[j0 .. j0+nr) x [k0, k0 + 2*kp) into panel[p][0..NR) (32-bit pairs), zero beyond nr
-// columns and beyond the matrix's last (odd) column.
-static void pack_panel(const uint16_t *W, size_t cols, size_t j0, size_t nr, size_t k0, size_t kp, uint32_t *panel) {
+// columns and beyond the matrix's last (odd) column. Whole 16 x 16 tiles go through registers.
+BF16_FN static void pack_panel(const uint16_t *W, size_t cols, size_t j0, size_t nr, size_t k0, size_t kp, uint32_t *panel) {
+    size_t avail = cols - k0;                     // elements of each row from k0 on
+    size_t full = avail / 2 < kp ? avail / 2 : kp;  // whole pairs available
+    size_t pt = full & ~(size_t)15;               // pairs covered by whole tiles
+    size_t jt = nr & ~(size_t)15;                 // rows covered by whole tiles
+    for (size_t jb = 0; jb < jt; jb += 16) {
+        for (size_t p = 0; p < pt; p += 16) {
+            __m512i r[16];
+            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(W + (j0 + jb + i) * cols + k0 + 2 * p);
+            transpose16(r);
+            for (int i = 0; i < 16; i++) _mm512_storeu_si512(panel + (p + i) * NR + jb, r[i]);
+        }
+    }
     for (size_t j = 0; j < NR; j++) {
+        size_t p0 = j < jt ? pt : 0;  // what the tiles left of this column
         if (j >= nr) {
             for (size_t p = 0; p < kp; p++) panel[p * NR + j] = 0;
             continue;
         }
         const uint16_t *row = W + (j0 + j) * cols + k0;
-        size_t avail = cols - k0;  // elements of this row from k0 on
-        size_t full = avail / 2 < kp ? avail / 2 : kp;
-        size_t p = 0;
+        size_t p = p0;
         for (; p < full; p++) {
             uint32_t v;
             memcpy(&v, row + 2 * p, 4);

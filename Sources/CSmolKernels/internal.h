@@ -42,4 +42,25 @@ void smol_matvec_avx512(const void *W, smol_dtype dt, const float *x, float *y, 
 void smol_convert_avx512(const void *src, smol_dtype dt, float *dst, size_t n);
 float smol_dot_avx512(const float *a, const float *b, size_t n);
 void smol_axpy_avx512(float a, const float *x, float *y, size_t n);
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+// exp(x) for 16 floats: Cephes' expf (range reduction by ln 2 in two parts, degree-5
+// polynomial, as exp8 in vision.c), about 1 ulp; inputs clamped to the finite range.
+__attribute__((target("avx512f,fma"))) static inline __m512 smol_exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    __m512 fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(x, x), x), _mm512_set1_ps(1.0f));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fx), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+}
+#endif
 #endif

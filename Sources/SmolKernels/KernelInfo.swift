@@ -69,8 +69,17 @@ public enum KernelInfo {
             out.append(("gemm bf16", blas))
         }
         out.append(("gemm f16/f32", blas))
-        out.append(("attention", level >= SMOL_ISA_AVX2 ? "avx2 GQA decode (sliced positions); prefill via OpenBLAS sgemm" : "scalar decode; prefill via OpenBLAS sgemm"))
-        out.append(("elementwise", level >= SMOL_ISA_AVX2 ? "avx2 exp (softmax, GELU)" : "scalar"))
+        switch level {
+        case SMOL_ISA_AVX512...:
+            out.append(("attention", "decode: avx2 GQA (sliced positions); prefill: avx512 flash-style (64-key blocks, online softmax)"))
+            out.append(("elementwise", "avx512 SiLU, avx2 exp (softmax, GELU)"))
+        case SMOL_ISA_AVX2:
+            out.append(("attention", "decode: avx2 GQA (sliced positions); prefill: OpenBLAS sgemm per head and query block"))
+            out.append(("elementwise", "avx2 exp (softmax, GELU)"))
+        default:
+            out.append(("attention", "decode: scalar; prefill: OpenBLAS sgemm per head and query block"))
+            out.append(("elementwise", "scalar"))
+        }
         return out
     }
 
