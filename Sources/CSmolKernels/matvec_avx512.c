@@ -213,11 +213,45 @@ BF16_FN static void matvec_dpbf16_rows(const uint16_t *W, const uint16_t *xb, fl
     }
 }
 
+// Small batches (n <= 4 input rows): each weight row is read once for all of them. Per input
+// row the same chains and reduction as the one-row kernel, so a token gets the same result
+// whether it runs alone or in a small batch.
+BF16_FN static void matvec_dpbf16_batch(const uint16_t *W, const uint16_t *xb, size_t n, float *y, size_t ldy,
+                                        size_t r0, size_t r1, size_t cols) {
+    const size_t main = cols & ~(size_t)127;
+    for (size_t r = r0; r < r1; r++) {
+        const uint16_t *p = W + r * cols;
+        __m512 a[4][4];
+        for (size_t t = 0; t < 4; t++)
+            for (int v = 0; v < 4; v++) a[t][v] = _mm512_setzero_ps();
+        size_t k = 0;
+        for (; k < main; k += 128) {
+            __m512bh w0 = (__m512bh)_mm512_loadu_si512(p + k), w1 = (__m512bh)_mm512_loadu_si512(p + k + 32);
+            __m512bh w2 = (__m512bh)_mm512_loadu_si512(p + k + 64), w3 = (__m512bh)_mm512_loadu_si512(p + k + 96);
+            for (size_t t = 0; t < n; t++) {
+                const uint16_t *x = xb + t * cols;
+                a[t][0] = _mm512_dpbf16_ps(a[t][0], w0, (__m512bh)_mm512_loadu_si512(x + k));
+                a[t][1] = _mm512_dpbf16_ps(a[t][1], w1, (__m512bh)_mm512_loadu_si512(x + k + 32));
+                a[t][2] = _mm512_dpbf16_ps(a[t][2], w2, (__m512bh)_mm512_loadu_si512(x + k + 64));
+                a[t][3] = _mm512_dpbf16_ps(a[t][3], w3, (__m512bh)_mm512_loadu_si512(x + k + 96));
+            }
+        }
+        for (; k < cols; k += 32) {
+            __mmask32 m = tail_mask32(cols - k);
+            __m512bh w = (__m512bh)_mm512_maskz_loadu_epi16(m, p + k);
+            for (size_t t = 0; t < n; t++)
+                a[t][0] = _mm512_dpbf16_ps(a[t][0], w, (__m512bh)_mm512_maskz_loadu_epi16(m, xb + t * cols + k));
+        }
+        for (size_t t = 0; t < n; t++)
+            y[t * ldy + r] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[t][0], a[t][1]), _mm512_add_ps(a[t][2], a[t][3])));
+    }
+}
+
 typedef struct {
     const smol_matvec_job *jobs;
     int njobs;
-    const uint16_t *xb;
-    size_t cols, total_rows, chunk;
+    const uint16_t *xb;  // [n, cols]
+    size_t n, cols, total_rows, chunk;
     _Atomic size_t next;
 } dp_ctx;
 
@@ -230,7 +264,8 @@ static void dp_task(void *p, int ith, int nth) {
         for (int j = 0; j < c->njobs && base < hi; j++) {
             const smol_matvec_job *job = &c->jobs[j];
             size_t s = lo > base ? lo - base : 0, e = hi - base < job->rows ? hi - base : job->rows;
-            if (s < e) matvec_dpbf16_rows(job->W, c->xb, job->y, s, e, c->cols);
+            if (s < e && c->n == 1) matvec_dpbf16_rows(job->W, c->xb, job->y, s, e, c->cols);
+            else if (s < e) matvec_dpbf16_batch(job->W, c->xb, c->n, job->y, job->rows, s, e, c->cols);
             base += job->rows;
         }
     }
@@ -242,29 +277,31 @@ BF16_FN static void round_to_bf16(const float *x, uint16_t *xb, size_t n) {
     for (; i < n; i++) xb[i] = smol_f32_to_bf16(x[i]);
 }
 
-int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t cols) {
-    if (smol_isa_active() < SMOL_ISA_AVX512_BF16 || njobs < 1) return 0;
+int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t n,
+                             size_t cols) {
+    if (smol_isa_active() < SMOL_ISA_AVX512_BF16 || njobs < 1 || n < 1 || n > 4) return 0;
     for (int j = 0; j < njobs; j++)
         if (jobs[j].dtype != SMOL_BF16) return 0;
     // x in bf16: the calling thread's buffer, grown and kept (decode allocates nothing).
     static _Thread_local uint16_t *xb = NULL;
     static _Thread_local size_t cap = 0;
-    if (cap < cols) {
-        uint16_t *grown = realloc(xb, cols * sizeof(uint16_t));
+    if (cap < n * cols) {
+        uint16_t *grown = realloc(xb, n * cols * sizeof(uint16_t));
         if (!grown) return 0;
         xb = grown;
-        cap = cols;
+        cap = n * cols;
     }
-    round_to_bf16(x, xb, cols);
-    dp_ctx c = {jobs, njobs, xb, cols, 0, 0, 0};
+    round_to_bf16(x, xb, n * cols);
+    dp_ctx c = {jobs, njobs, xb, n, cols, 0, 0, 0};
     for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
     c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);
     smol_pool_run(pool, dp_task, &c);
     return 1;
 }
 #else
-int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t cols) {
-    (void)pool; (void)jobs; (void)njobs; (void)x; (void)cols;
+int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t n,
+                             size_t cols) {
+    (void)pool; (void)jobs; (void)njobs; (void)x; (void)n; (void)cols;
     return 0;
 }
 #endif

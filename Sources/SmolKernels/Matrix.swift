@@ -68,7 +68,10 @@ public enum MatMul {
     /// once for all rows, large ones take the bf16 GEMM (one parallel job for the group) or sgemm.
     static func run(_ ctx: ComputeContext, jobs: UnsafePointer<smol_matvec_job>, count: Int, x: UnsafePointer<Float>, n: Int,
                     cols: Int, scratch: UnsafeMutablePointer<Float>?, scratchPerThread: Int) {
-        if n == 1, ctx.precision == .bf16, smol_matvec_multi_dpbf16(ctx.pool, jobs, Int32(count), x, cols) == 1 { return }
+        // bf16 precision: small batches round x to bf16 as the GEMM does, so a token's logits do
+        // not depend on whether it was prefilled in a long chunk, a short one, or decoded.
+        if n <= blasThreshold, ctx.precision == .bf16,
+           smol_matvec_multi_dpbf16(ctx.pool, jobs, Int32(count), x, n, cols) == 1 { return }
         if n <= blasThreshold || scratch == nil {
             smol_matmul_multi(ctx.pool, jobs, Int32(count), x, n, cols)
             return

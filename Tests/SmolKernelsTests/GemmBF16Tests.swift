@@ -90,7 +90,7 @@ import Testing
                     y.withUnsafeMutableBufferPointer { yp in y2.withUnsafeMutableBufferPointer { yp2 in
                         let jobs = [smol_matvec_job(W: wb.baseAddress, dtype: SMOL_BF16, y: yp.baseAddress, rows: rows),
                                     smol_matvec_job(W: wb2.baseAddress, dtype: SMOL_BF16, y: yp2.baseAddress, rows: 7)]
-                        return smol_matvec_multi_dpbf16(Self.ctx.pool, jobs, 2, x, cols)
+                        return smol_matvec_multi_dpbf16(Self.ctx.pool, jobs, 2, x, 1, cols)
                     } }
                 } }
                 if Int(isa) < SMOL_ISA_AVX512_BF16 {
@@ -110,6 +110,38 @@ import Testing
                     }
                 }
             }
+        }
+    }
+
+    /// Batches of 2-4 rows give each row exactly what it gets alone (same chains, same order).
+    @Test func dpbf16BatchEqualsSingleRows() {
+        let rows = 70, cols = 600
+        let w = Self.bf16Values(rows * cols, seed: 3)
+        for n in 1...4 {
+            let x = KernelTests.randoms(n * cols, seed: UInt64(40 + n))
+            let (batch, single): ([Float], [[Float]]) = ComputeContext.withISA(ComputeContext.bestISA) {
+                var yb = [Float](repeating: .nan, count: n * rows)
+                var ys = [[Float]]()
+                w.withUnsafeBytes { wb in
+                    yb.withUnsafeMutableBufferPointer { yp in
+                        var job = smol_matvec_job(W: wb.baseAddress, dtype: SMOL_BF16, y: yp.baseAddress, rows: rows)
+                        _ = smol_matvec_multi_dpbf16(Self.ctx.pool, &job, 1, x, n, cols)
+                    }
+                    for t in 0..<n {
+                        var y1 = [Float](repeating: .nan, count: rows)
+                        y1.withUnsafeMutableBufferPointer { yp in
+                            var job = smol_matvec_job(W: wb.baseAddress, dtype: SMOL_BF16, y: yp.baseAddress, rows: rows)
+                            Array(x[(t * cols)..<((t + 1) * cols)]).withUnsafeBufferPointer {
+                                _ = smol_matvec_multi_dpbf16(Self.ctx.pool, &job, 1, $0.baseAddress, 1, cols)
+                            }
+                        }
+                        ys.append(y1)
+                    }
+                }
+                return (yb, ys)
+            }
+            if Int(ComputeContext.bestISA) < SMOL_ISA_AVX512_BF16 { continue }
+            for t in 0..<n { #expect(Array(batch[(t * rows)..<((t + 1) * rows)]) == single[t], "n=\(n) row \(t)") }
         }
     }
 

@@ -159,7 +159,21 @@ func oneHot(_ i: Int, _ n: Int = 8, _ v: Float = 10) -> [Float] { (0..<n).map { 
         let out = try g.run(GenerationRequest(promptIds: [1, 2, 3, 5, 5, 4], maxTokens: 1), cache: cache)
         // The cache holds the prompt and every generated token but the last (never fed back).
         #expect(out.cachedPromptTokens == 4)
-        #expect(m.prefilled.first == [5, 4])
+        // Only the uncached tokens run, the last prompt token alone (as on a full cache hit).
+        #expect(Array(m.prefilled.prefix(2)) == [[5], [4]])
+    }
+
+    /// A full cache hit and a fresh prefill run the last prompt token the same way (alone), so a
+    /// seeded request gives the same result either way.
+    @Test func lastPromptTokenRunsAloneWithOrWithoutCache() throws {
+        let m = ScriptedModel { _ in oneHot(5) }
+        let g = TextGenerator(model: m, tokenizer: nil)
+        let cache = m.makeCache(capacity: 32)
+        _ = try g.run(GenerationRequest(promptIds: [1, 2, 3, 4], maxTokens: 1), cache: cache)
+        #expect(Array(m.prefilled.prefix(2)) == [[1, 2, 3], [4]])
+        m.prefilled = []
+        _ = try g.run(GenerationRequest(promptIds: [1, 2, 3, 4], maxTokens: 1), cache: cache)
+        #expect(m.prefilled.first == [4])
     }
 
     @Test func stopStringsAreHeldBackAndCut() {

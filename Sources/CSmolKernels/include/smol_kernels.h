@@ -72,10 +72,12 @@ typedef struct {
 void smol_matvec_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs,
                        const float *x, size_t cols);
 
-// Decode with bf16 dot products (AVX512_BF16): x rounded to bf16, f32 accumulation, the
-// arithmetic of the bf16 GEMM. Returns 0, touching nothing, below SMOL_ISA_AVX512_BF16 or when
-// a weight is not bf16.
-int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t cols);
+// Decode with bf16 dot products (AVX512_BF16): X [n, cols] (n = 1..4) rounded to bf16, f32
+// accumulation, the arithmetic of the bf16 GEMM; Y_j [n, rows_j]. Each row of X gets the same
+// result alone or in a batch. Returns 0, touching nothing, below SMOL_ISA_AVX512_BF16, for n
+// outside 1...4, or when a weight is not bf16.
+int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *x, size_t n,
+                             size_t cols);
 
 // Same, for a batch of n input rows X [n, cols] -> Y_j [n, rows_j]; used for short batches
 // where the weight is read once per batch rather than once per row.

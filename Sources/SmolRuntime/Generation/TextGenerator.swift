@@ -98,7 +98,18 @@ public final class TextGenerator: @unchecked Sendable {
         let budget = min(req.maxTokens, cache.capacity - req.promptIds.count)
 
         let t0 = Date()
-        var logits = try model.forward(Array(req.promptIds[reuse...]), cache: cache, imageFeatures: req.imageFeatures, eachPosition: nil)
+        // The last prompt token runs alone, as it does when the whole prompt is a cache hit: its
+        // logits (and so a seeded sample) are then the same bits whether the prompt was prefilled
+        // now or reused. bf16 activations would turn the few-ulp difference between a chunked
+        // and a single-token pass into visible changes.
+        let fresh = Array(req.promptIds[reuse...])
+        var logits: UnsafeBufferPointer<Float>
+        if fresh.count > 1, req.imageFeatures.map({ fresh.last != $0.tokenId }) ?? true {
+            _ = try model.forward(Array(fresh.dropLast()), cache: cache, imageFeatures: req.imageFeatures, eachPosition: nil)
+            logits = try model.forward([fresh.last!], cache: cache, imageFeatures: nil, eachPosition: nil)
+        } else {
+            logits = try model.forward(fresh, cache: cache, imageFeatures: req.imageFeatures, eachPosition: nil)
+        }
         summary.prefillSeconds = Date().timeIntervalSince(t0)
         var tDecode = Date()
         summary.finishReason = .length
