@@ -213,15 +213,10 @@ static int attention_split(smol_pool *pool, const float *q, const void *kc, cons
 static int kv_as_f32(const void *kc, const void *vc, smol_dtype dt, size_t n_kv, size_t stride, size_t len, size_t d,
                      const float **kf, const float **vf, size_t *out_stride) {
     if (dt == SMOL_F32) { *kf = kc; *vf = vc; *out_stride = stride; return 1; }
-    static _Thread_local float *buf = NULL;
+    static _Thread_local void *mem = NULL;
     static _Thread_local size_t cap = 0;
-    size_t need = 2 * n_kv * len * d;
-    if (cap < need) {
-        float *grown = realloc(buf, need * sizeof(float));
-        if (!grown) return 0;
-        buf = grown;
-        cap = need;
-    }
+    float *buf = smol_grow(&mem, &cap, 2 * n_kv * len * d * sizeof(float));
+    if (!buf) return 0;
     for (size_t h = 0; h < n_kv; h++) {
         smol_convert_to_f32((const uint16_t *)kc + h * stride * d, SMOL_BF16, buf + h * len * d, len * d);
         smol_convert_to_f32((const uint16_t *)vc + h * stride * d, SMOL_BF16, buf + (n_kv + h) * len * d, len * d);

@@ -239,15 +239,10 @@ int smol_attention_flash(smol_pool *pool, const float *q, const void *kc, const 
         return 0;
     size_t group = n_heads / n_kv, len = pos0 + nq, len64 = (len + KB - 1) / KB * KB;
     // Kt: the calling thread's buffer, grown and kept.
-    static _Thread_local float *kt = NULL;
+    static _Thread_local void *buf = NULL;
     static _Thread_local size_t cap = 0;
-    size_t need = n_kv * d * len64;
-    if (cap < need) {
-        float *grown = realloc(kt, need * sizeof(float));
-        if (!grown) return 0;
-        kt = grown;
-        cap = need;
-    }
+    float *kt = smol_grow(&buf, &cap, n_kv * d * len64 * sizeof(float));
+    if (!kt) return 0;
     flash_ctx c;
     memset(&c, 0, sizeof c);
     c.q = q; c.kc = kc; c.vc = vc; c.dt = kv_dt; c.out = out; c.kt = kt;

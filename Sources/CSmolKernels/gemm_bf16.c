@@ -211,14 +211,10 @@ int smol_gemm_bf16_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs
         if (jobs[j].dtype != SMOL_BF16) return 0;
     size_t ldx = (cols + 1) & ~(size_t)1;
     // X in bf16: the calling thread's buffer, grown and kept (prefill allocates once).
-    static _Thread_local uint16_t *xb = NULL;
+    static _Thread_local void *xb_buf = NULL;
     static _Thread_local size_t xb_cap = 0;
-    if (xb_cap < n * ldx) {
-        uint16_t *grown = realloc(xb, n * ldx * sizeof(uint16_t));
-        if (!grown) return 0;
-        xb = grown;
-        xb_cap = n * ldx;
-    }
+    uint16_t *xb = smol_grow(&xb_buf, &xb_cap, n * ldx * sizeof(uint16_t));
+    if (!xb) return 0;
     round_ctx rc = {X, xb, n, cols, ldx, 0};
     smol_pool_run(pool, round_task, &rc);
 

@@ -32,6 +32,20 @@ static inline size_t smol_chunk(size_t total, int nth, size_t per_thread, size_t
 
 #include "smol_kernels.h"
 
+#include <stdlib.h>
+
+// Grows a buffer owned by the calling thread (*buf, *cap bytes) to at least `bytes` and keeps it
+// for later calls, so steady-state decode and prefill allocate nothing. NULL when out of memory.
+static inline void *smol_grow(void **buf, size_t *cap, size_t bytes) {
+    if (*cap < bytes) {
+        void *grown = realloc(*buf, bytes);
+        if (!grown) return NULL;
+        *buf = grown;
+        *cap = bytes;
+    }
+    return *buf;
+}
+
 float smol_dot_f32(const float *a, const float *b, size_t n);
 void smol_axpy_f32(float a, const float *x, float *y, size_t n);  // y += a*x
 

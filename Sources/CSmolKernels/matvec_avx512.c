@@ -283,14 +283,10 @@ int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int n
     for (int j = 0; j < njobs; j++)
         if (jobs[j].dtype != SMOL_BF16) return 0;
     // x in bf16: the calling thread's buffer, grown and kept (decode allocates nothing).
-    static _Thread_local uint16_t *xb = NULL;
+    static _Thread_local void *buf = NULL;
     static _Thread_local size_t cap = 0;
-    if (cap < n * cols) {
-        uint16_t *grown = realloc(xb, n * cols * sizeof(uint16_t));
-        if (!grown) return 0;
-        xb = grown;
-        cap = n * cols;
-    }
+    uint16_t *xb = smol_grow(&buf, &cap, n * cols * sizeof(uint16_t));
+    if (!xb) return 0;
     round_to_bf16(x, xb, n * cols);
     dp_ctx c = {jobs, njobs, xb, n, cols, 0, 0, 0};
     for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
