@@ -188,19 +188,15 @@ typedef struct {
 } round_ctx;
 
 // X rows to bf16 (round to nearest even), zero-padded to ldx.
-BF16_FN static void round_task(void *p, int ith, int nth) {
+static void round_task(void *p, int ith, int nth) {
     round_ctx *c = p;
     (void)ith; (void)nth;
     size_t r0, r1;
     while (smol_claim(&c->next, c->n, 8, &r0, &r1))
     for (size_t r = r0; r < r1; r++) {
-        const float *x = c->x + r * c->cols;
         uint16_t *d = c->xb + r * c->ldx;
-        size_t i = 0;
-        for (; i + 16 <= c->cols; i += 16)
-            _mm256_storeu_si256((__m256i *)(d + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
-        for (; i < c->cols; i++) d[i] = smol_f32_to_bf16(x[i]);
-        for (; i < c->ldx; i++) d[i] = 0;
+        smol_round_bf16_avx512(c->x + r * c->cols, d, c->cols);
+        for (size_t i = c->cols; i < c->ldx; i++) d[i] = 0;
     }
 }
 

@@ -56,6 +56,8 @@ void smol_matvec_avx512(const void *W, smol_dtype dt, const float *x, float *y, 
 void smol_convert_avx512(const void *src, smol_dtype dt, float *dst, size_t n);
 float smol_dot_avx512(const float *a, const float *b, size_t n);
 void smol_axpy_avx512(float a, const float *x, float *y, size_t n);
+// xb = bf16(x), nearest even (vcvtneps2bf16); only when smol_isa_active() >= SMOL_ISA_AVX512_BF16.
+void smol_round_bf16_avx512(const float *x, uint16_t *xb, size_t n);
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -271,7 +271,7 @@ static void dp_task(void *p, int ith, int nth) {
     }
 }
 
-BF16_FN static void round_to_bf16(const float *x, uint16_t *xb, size_t n) {
+BF16_FN void smol_round_bf16_avx512(const float *x, uint16_t *xb, size_t n) {
     size_t i = 0;
     for (; i + 16 <= n; i += 16) _mm256_storeu_si256((__m256i *)(xb + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
     for (; i < n; i++) xb[i] = smol_f32_to_bf16(x[i]);
@@ -287,7 +287,7 @@ int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int n
     static _Thread_local size_t cap = 0;
     uint16_t *xb = smol_grow(&buf, &cap, n * cols * sizeof(uint16_t));
     if (!xb) return 0;
-    round_to_bf16(x, xb, n * cols);
+    smol_round_bf16_avx512(x, xb, n * cols);
     dp_ctx c = {jobs, njobs, xb, n, cols, 0, 0, 0};
     for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
     c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);
