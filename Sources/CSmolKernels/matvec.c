@@ -307,58 +307,50 @@ typedef struct {
     const float *xe, *xo;  // x de-interleaved for the bf16 kernel, or NULL
 } multi_ctx;
 
-// Rows of all jobs are concatenated and claimed in chunks (multiples of 4 rows).
+// Rows of all jobs are concatenated and claimed in chunks (multiples of 4 rows). Every input row
+// goes through the same single-token kernel (matvec_rows) as a decode of that row alone, so a
+// sequence's logits do not depend on what it was batched with; a block of weight rows is
+// re-read from L1 for the later input rows, so DRAM still sees each weight once.
 static void multi_task(void *p, int ith, int nth) {
     multi_ctx *c = p;
     (void)ith; (void)nth;
-    float *wrow = NULL;
     size_t lo, hi;
+    const size_t block = 16;
     while (smol_claim(&c->next, c->total_rows, c->chunk, &lo, &hi)) {
         size_t base = 0;
         for (int j = 0; j < c->njobs && base < hi; j++) {
             const smol_matvec_job *job = &c->jobs[j];
             size_t s = lo > base ? lo - base : 0;
             size_t e = hi - base < job->rows ? hi - base : job->rows;
-            if (s < e) {
-                if (c->n == 1) {
-                    int split = c->xe && job->dtype == SMOL_BF16;
-                    matvec_rows(job->W, job->dtype, c->x, split ? c->xe : NULL, split ? c->xo : NULL, job->y, s, e,
-                                c->cols);
-                } else {
-                    // Batch: convert each weight row once, then dot it with every input row.
-                    if (!wrow) wrow = malloc(c->cols * sizeof(float));
-                    if (!wrow) return;
-                    const char *Wb = job->W;
-                    for (size_t r = s; r < e; r++) {
-                        smol_convert_to_f32(Wb + r * c->cols * dtype_size(job->dtype), job->dtype, wrow, c->cols);
-                        for (size_t t = 0; t < c->n; t++)
-                            job->y[t * job->rows + r] = smol_dot_f32(wrow, c->x + t * c->cols, c->cols);
-                    }
+            int split = c->xe && job->dtype == SMOL_BF16;
+            for (size_t b = s; b < e; b += block) {
+                size_t be = b + block < e ? b + block : e;
+                for (size_t t = 0; t < c->n; t++) {
+                    const float *xt = c->x + t * c->cols;
+                    const float *xe = split ? c->xe + t * c->cols : NULL;
+                    const float *xo = split ? c->xe + t * c->cols + c->cols / 2 : NULL;
+                    matvec_rows(job->W, job->dtype, xt, xe, xo, job->y + t * job->rows, b, be, c->cols);
                 }
             }
             base += job->rows;
         }
     }
-    free(wrow);
 }
 
 void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X,
                        size_t n, size_t cols) {
     multi_ctx c = {jobs, njobs, X, n, cols, 0, 0, 0, NULL, NULL};
     for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
-    // Decode: split x once for every thread. The buffer belongs to the calling thread and
-    // only grows, so steady-state decode allocates nothing.
-    static _Thread_local float *split = NULL;
+    // x split once per input row for every thread (bf16 weights). The buffer belongs to the
+    // calling thread and only grows, so steady-state decode allocates nothing.
+    static _Thread_local void *split = NULL;
     static _Thread_local size_t split_cap = 0;
-    if (n == 1 && bf16_split_ok(cols)) {
-        if (split_cap < cols) {
-            float *grown = realloc(split, cols * sizeof(float));
-            if (grown) { split = grown; split_cap = cols; }
-        }
-        if (split_cap >= cols) {
-            deinterleave_x(X, cols, split, split + cols / 2);
-            c.xe = split;
-            c.xo = split + cols / 2;
+    if (bf16_split_ok(cols)) {
+        float *xs = smol_grow(&split, &split_cap, n * cols * sizeof(float));
+        if (xs) {
+            for (size_t t = 0; t < n; t++) deinterleave_x(X + t * cols, cols, xs + t * cols, xs + t * cols + cols / 2);
+            c.xe = xs;
+            c.xo = xs + cols / 2;
         }
     }
     c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);

@@ -12,6 +12,8 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     public var code: String?
     /// Seconds, for 429 responses.
     public var retryAfter: Int? = nil
+    /// The message in Anthropic's wording, where it differs (clients match on it).
+    public var anthropicMessage: String? = nil
 
     public init(status: Int, type: String = "invalid_request_error", message: String, param: String? = nil, code: String? = nil) {
         self.status = status
@@ -29,6 +31,19 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
 
     public static func missing(_ param: String) -> APIError {
         APIError(status: 400, message: "\(param): required field is missing", param: param, code: "missing_required_parameter")
+    }
+
+    /// A prompt that leaves no room in the context, in each API's own wording: agent harnesses
+    /// (Claw Code among them) compact the conversation only when they recognise the text, and
+    /// read the limit from "maximum context length is N tokens".
+    public static func contextLengthExceeded(promptTokens: Int, context: Int) -> APIError {
+        var e = APIError(status: 400,
+                         message: "This model's maximum context length is \(context) tokens. However, your messages resulted in \(promptTokens) tokens"
+                             + (promptTokens == context ? ", which leaves no room for the reply." : ".")
+                             + " Please reduce the length of the messages.",
+                         param: "messages", code: "context_length_exceeded")
+        e.anthropicMessage = "prompt is too long: \(promptTokens) tokens > \(context - 1) maximum"
+        return e
     }
 
     public var openAIBody: JSONValue {
@@ -53,6 +68,6 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     }
 
     public var anthropicBody: JSONValue {
-        ["type": "error", "error": ["type": .string(anthropicType), "message": .string(message)]]
+        ["type": "error", "error": ["type": .string(anthropicType), "message": .string(anthropicMessage ?? message)]]
     }
 }

@@ -110,8 +110,7 @@ extension ChatJob {
             }
         }
         guard ids.count < contextLength else {
-            throw APIError(status: 400, message: "the prompt is \(ids.count) tokens and the context is \(contextLength) tokens: shorten the conversation",
-                           param: "messages", code: "context_length_exceeded")
+            throw APIError.contextLengthExceeded(promptTokens: ids.count, context: contextLength)
         }
         var sampling = model.defaults.sampling
         if let t = temperature { sampling.temperature = Float(t); sampling.doSample = t > 0 }

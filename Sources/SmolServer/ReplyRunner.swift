@@ -70,7 +70,7 @@ func apiError(from error: Error) -> APIError {
     case let e as GenerationError:
         switch e {
         case let .promptTooLong(n, c):
-            return APIError(status: 400, message: "the prompt is \(n) tokens and the context is \(c) tokens", param: "messages", code: "context_length_exceeded")
+            return APIError.contextLengthExceeded(promptTokens: n, context: c)
         case let .invalidParameter(f, r): return .invalid(f, r)
         default: return APIError(status: 400, message: "\(e)")
         }

@@ -20,7 +20,12 @@ public final class KVCache: @unchecked Sendable {
     public let headDim: Int
     public let capacity: Int
     /// Number of positions filled.
-    public internal(set) var count = 0
+    public internal(set) var count = 0 {
+        didSet { if count > highWater { highWater = count } }
+    }
+    /// The most positions ever filled: what the cache holds in memory (pages stay backed when it
+    /// is truncated), for a cache pool's budget.
+    public private(set) var highWater = 0
     /// Token ids that produced the cached positions, for prefix reuse.
     public internal(set) var tokens: [Int] = []
     public let type: KVCacheType
@@ -56,6 +61,28 @@ public final class KVCache: @unchecked Sendable {
     }
 
     public func reset() { truncate(to: 0) }
+
+    /// Bytes of K and V per cached position.
+    public var bytesPerPosition: Int { 2 * layers * kvHeads * headDim * type.elementSize }
+
+    /// Memory the filled positions have touched.
+    public var residentBytes: Int { highWater * bytesPerPosition }
+
+    /// Makes this cache hold the first `length` positions of `other` (same shape and type).
+    public func copyPrefix(of other: KVCache, length: Int) {
+        precondition(other.layers == layers && other.kvHeads == kvHeads && other.headDim == headDim && other.type == type)
+        let n = min(length, other.count, capacity)
+        let rowBytes = headDim * type.elementSize
+        for l in 0..<layers {
+            for h in 0..<kvHeads {
+                let src = h * other.capacity * rowBytes, dst = h * capacity * rowBytes
+                (keys(layer: l) + dst).copyMemory(from: other.keys(layer: l) + src, byteCount: n * rowBytes)
+                (values(layer: l) + dst).copyMemory(from: other.values(layer: l) + src, byteCount: n * rowBytes)
+            }
+        }
+        count = n
+        tokens = Array(other.tokens[..<n])
+    }
 
     /// Length of the longest common prefix between the cached tokens and `ids`.
     public func commonPrefix(with ids: [Int]) -> Int {

@@ -66,97 +66,23 @@ public final class TextGenerator: @unchecked Sendable {
 
     /// Runs generation on the calling thread. `onToken` returns false to stop early.
     /// With a `cache` that already holds a prefix of the prompt, only the rest is prefilled.
+    /// This is a `GenerationSequence` advanced alone: batched generation takes the same path.
     public func run(_ req: GenerationRequest, cache given: KVCache? = nil,
                     onToken: (Int, String) -> Bool = { _, _ in true }) throws -> GenerationSummary {
-        try req.sampling.validate()
-        guard !req.promptIds.isEmpty else { throw GenerationError.emptyPrompt }
-        guard req.maxTokens >= 0 else { throw GenerationError.invalidParameter(field: "max_tokens", reason: "must be >= 0") }
         let cache = given ?? model.makeCache(capacity: nil)
-        guard req.promptIds.count <= cache.capacity else {
-            throw GenerationError.promptTooLong(tokens: req.promptIds.count, context: cache.capacity)
+        // The sequence lives only inside this call.
+        return try withoutActuallyEscaping(onToken) { onToken in
+            let seq = try GenerationSequence(req, cache: cache, model: model, tokenizer: tokenizer, onToken: onToken)
+            while !seq.isFinished {
+                if seq.phase == .prefill {
+                    // The whole remaining prompt in one call: the model chunks it.
+                    try seq.prefill(model: model, limit: Int.max)
+                } else if let t = seq.pendingToken {
+                    try seq.accept(try model.forward([t], cache: cache, eachPosition: nil))
+                }
+            }
+            return seq.summary
         }
-        var summary = GenerationSummary()
-        var req = req
-        if req.imageFeatures == nil && !req.imageTiles.isEmpty {
-            guard let vision = req.vision else { throw ModelError.imagesNotSupported(modelType: model.config.modelType) }
-            let t = Date()
-            req.imageFeatures = try vision.features(tiles: req.imageTiles)
-            summary.imageEncodeSeconds = Date().timeIntervalSince(t)
-        }
-        summary.promptTokens = req.promptIds.count
-        // Reuse the cached prefix; at least one prompt token must run to produce logits.
-        var reuse = min(cache.commonPrefix(with: req.promptIds), req.promptIds.count - 1)
-        // Image tokens look alike whatever the image: never reuse a cached image.
-        if let f = req.imageFeatures, let first = req.promptIds.firstIndex(of: f.tokenId) { reuse = min(reuse, first) }
-        cache.truncate(to: reuse)
-        summary.cachedPromptTokens = reuse
-        let sampler = Sampler(params: req.sampling, vocabSize: model.config.vocabSize)
-        var seen = Set(req.promptIds)
-        var history = req.promptIds
-        var detok = tokenizer.map { StreamingDetokenizer(tokenizer: $0) }
-        var stops = StopStringMatcher(req.stopStrings)
-        let budget = min(req.maxTokens, cache.capacity - req.promptIds.count)
-
-        let t0 = Date()
-        // The last prompt token runs alone, as it does when the whole prompt is a cache hit: its
-        // logits (and so a seeded sample) are then the same bits whether the prompt was prefilled
-        // now or reused. bf16 activations would turn the few-ulp difference between a chunked
-        // and a single-token pass into visible changes.
-        let fresh = Array(req.promptIds[reuse...])
-        var logits: UnsafeBufferPointer<Float>
-        if fresh.count > 1, req.imageFeatures.map({ fresh.last != $0.tokenId }) ?? true {
-            _ = try model.forward(Array(fresh.dropLast()), cache: cache, imageFeatures: req.imageFeatures, eachPosition: nil)
-            logits = try model.forward([fresh.last!], cache: cache, imageFeatures: nil, eachPosition: nil)
-        } else {
-            logits = try model.forward(fresh, cache: cache, imageFeatures: req.imageFeatures, eachPosition: nil)
-        }
-        summary.prefillSeconds = Date().timeIntervalSince(t0)
-        var tDecode = Date()
-        summary.finishReason = .length
-        var produced = 0
-        while produced < budget {
-            guard logits.allSatisfy({ $0.isFinite }) else {
-                throw ModelError.nonFiniteLogits(position: cache.count - 1)
-            }
-            let next = sampler.sample(logits, history: history, seen: &seen)
-            produced += 1
-            if produced == 1 {
-                summary.timeToFirstToken = Date().timeIntervalSince(t0) + summary.imageEncodeSeconds
-                tDecode = Date()
-            }
-            if !req.ignoreEOS && req.eosTokenIds.contains(next) {
-                summary.finishReason = .eos
-                break
-            }
-            summary.tokens.append(next)
-            sampler.accept(next)
-            history.append(next)
-            seen.insert(next)
-            let piece = detok?.append(next) ?? ""
-            let (emit, stopped) = stops.feed(piece)
-            summary.text += emit
-            if !onToken(next, emit) {
-                summary.finishReason = .cancelled
-                break
-            }
-            if stopped {
-                summary.finishReason = .stopString
-                summary.stopString = stops.matched
-                break
-            }
-            if produced == budget { break }
-            logits = try model.forward([next], cache: cache, eachPosition: nil)
-        }
-        if summary.finishReason != .stopString {
-            var tail = detok?.flush() ?? ""
-            tail = stops.finish(tail)
-            if !tail.isEmpty {
-                summary.text += tail
-                _ = onToken(-1, tail)
-            }
-        }
-        if produced > 0 { summary.decodeSeconds = Date().timeIntervalSince(tDecode) }
-        return summary
     }
 
     /// Streams events as tokens are produced. Cancelling the consuming task stops generation.

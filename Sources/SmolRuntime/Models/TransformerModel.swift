@@ -15,9 +15,21 @@ public protocol LanguageModel: AnyObject, Sendable {
     func forward(_ tokens: [Int], cache: KVCache, imageFeatures: ImageFeatures?,
                  eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?) throws -> UnsafeBufferPointer<Float>
     func makeCache(capacity: Int?) -> KVCache
+    /// One decode step of several sequences: `tokens[i]` runs at position caches[i].count and is
+    /// appended to caches[i]. `body(i, logits)` gets each row's logits (valid during the call).
+    /// A sequence's logits are the same bits as a `forward([tokens[i]], cache: caches[i])`.
+    func forwardDecode(_ tokens: [Int], caches: [KVCache], body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws
 }
 
 extension LanguageModel {
+    /// One sequence at a time (models without a batched step, test stubs).
+    public func forwardDecode(_ tokens: [Int], caches: [KVCache], body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        for (i, (t, c)) in zip(tokens, caches).enumerated() {
+            try body(i, try forward([t], cache: c, eachPosition: nil))
+        }
+    }
+
+
     /// Text-only models: images are an error.
     public func forward(_ tokens: [Int], cache: KVCache, imageFeatures: ImageFeatures?,
                         eachPosition: ((Int, UnsafeBufferPointer<Float>) throws -> Void)?) throws -> UnsafeBufferPointer<Float> {
@@ -63,7 +75,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let proj: Buffer    // [chunk, hidden]
     private let gate: Buffer    // [chunk, intermediate]
     private let up: Buffer      // [chunk, intermediate]
-    private let logits: Buffer  // [vocab]
+    private let logits: Buffer  // [decodeRows, vocab]
     private let cosT: Buffer    // [chunk, headDim / 2]
     private let sinT: Buffer
     private let convert: Buffer // bf16/f16 -> f32 staging for BLAS
@@ -99,7 +111,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         proj = Buffer(m * c.hiddenSize)
         gate = Buffer(m * c.intermediateSize)
         up = Buffer(m * c.intermediateSize)
-        logits = Buffer(c.vocabSize)
+        logits = Buffer(Self.decodeRows * c.vocabSize)
         cosT = Buffer(m * c.headDim / 2)
         sinT = Buffer(m * c.headDim / 2)
         convert = Buffer(ctx.threads * Self.scratchPerThread(cols: max(c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim)))
@@ -207,6 +219,80 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             if allLogits { try sink(t, UnsafeBufferPointer(start: logits.p, count: c.vocabSize)) }
         }
     }
+
+    public func forwardDecode(_ tokens: [Int], caches: [KVCache],
+                              body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        guard tokens.count == caches.count else {
+            throw ModelError.shapeMismatch(tensor: "decode batch", expected: [tokens.count], actual: [caches.count])
+        }
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw ModelError.tokenOutOfRange(id: bad, vocabSize: config.vocabSize)
+        }
+        for c in caches where c.count + 1 > c.capacity {
+            throw ModelError.promptTooLong(tokens: c.count + 1, context: c.capacity)
+        }
+        guard Set(caches.map(ObjectIdentifier.init)).count == caches.count else {
+            throw ModelError.shapeMismatch(tensor: "decode batch (one cache twice)", expected: [caches.count],
+                                           actual: [Set(caches.map(ObjectIdentifier.init)).count])
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        let need = ctx.threads * (caches.map(\.capacity).max() ?? 0)
+        if attnScratch.count < need { attnScratch = Buffer(need) }
+        var g = 0
+        while g < tokens.count {
+            let n = min(Self.decodeRows, tokens.count - g)
+            runDecodeRows(tokens[g..<(g + n)], caches: caches[g..<(g + n)])
+            for t in 0..<n { try body(g + t, UnsafeBufferPointer(start: logits.p + t * config.vocabSize, count: config.vocabSize)) }
+            g += n
+        }
+    }
+
+    /// Up to `decodeRows` sequences, one token each: the weights are read once for all rows, and
+    /// every row goes through the same kernels as a single-token step (see MatMul.run), so its
+    /// result does not depend on its neighbours.
+    private func runDecodeRows(_ tokens: ArraySlice<Int>, caches: ArraySlice<KVCache>) {
+        let c = config, n = tokens.count, h = c.hiddenSize, half = c.headDim / 2
+        let qd = c.numHeads * c.headDim, kvd = c.numKVHeads * c.headDim
+        let staging = convert.count / ctx.threads
+        let seqs = Array(zip(tokens, caches))
+        for (t, (id, cache)) in seqs.enumerated() {
+            smol_convert_to_f32(w.embed.row(id), w.embed.dtype, x.p + t * h, h)
+            rope.fill(start: cache.count, count: 1, cos: cosT.p + t * half, sin: sinT.p + t * half)
+        }
+        let scale = 1 / Float(c.headDim).squareRoot()
+        for (l, lw) in w.layers.enumerated() {
+            lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
+            qkvGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
+            if c.useRope[l] {
+                smol_rope(q.p, n, c.numHeads, c.headDim, cosT.p, sinT.p)
+                smol_rope(k.p, n, c.numKVHeads, c.headDim, cosT.p, sinT.p)
+            }
+            for (t, (_, cache)) in seqs.enumerated() {
+                cache.store(layer: l, start: cache.count, n: 1, k: k.p + t * kvd, v: v.p + t * kvd)
+                smol_attention(ctx.pool, q.p + t * qd, cache.keys(layer: l), cache.values(layer: l), cache.type.dtype,
+                               attn.p + t * qd, 1, cache.count, c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale,
+                               attnScratch.p)
+            }
+            oGroups[l].run(ctx, x: attn.p, n: n, scratch: convert.p, scratchPerThread: staging)
+            smol_add_inplace(x.p, proj.p, n * h)
+            lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
+            gateUpGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
+            smol_silu_mul(ctx.pool, gate.p, up.p, n * c.intermediateSize)
+            downGroups[l].run(ctx, x: gate.p, n: n, scratch: convert.p, scratchPerThread: staging)
+            smol_add_inplace(x.p, proj.p, n * h)
+        }
+        for (id, cache) in seqs {
+            cache.count += 1
+            cache.tokens.append(id)
+        }
+        w.finalNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
+        lmHeadGroup.run(ctx, x: xn.p, n: n)
+    }
+
+    /// Sequences per batched decode pass: the small-batch kernels (one weight read for all rows,
+    /// each row bit-identical to a single-token step) go this far.
+    public static let decodeRows = MatMul.blasThreshold
 
     public var threads: Int { ctx.threads }
     public var precision: ComputePrecision { ctx.precision }

@@ -1,0 +1,178 @@
+import Foundation
+import SmolTokenizers
+
+/// One generation as plain state that an engine advances: its KV cache, what of the prompt is
+/// still to prefill, the sampler, stop matching and the detokenizer. The model holds none of it,
+/// so one model serves many sequences (`BatchGenerator`), and `TextGenerator.run` is the same
+/// path with a single sequence.
+public final class GenerationSequence: @unchecked Sendable {
+    public enum Phase: Sendable, Equatable {
+        /// Prompt tokens remain before the last one (which runs as a decode row).
+        case prefill
+        /// `pendingToken` is to run next; its logits choose the next token.
+        case decode
+        case finished
+    }
+
+    public let request: GenerationRequest
+    public let cache: KVCache
+    public private(set) var phase: Phase = .prefill
+    public private(set) var summary = GenerationSummary()
+    /// Called with each token and the text it completed (empty while a character or a stop
+    /// string is incomplete; id -1 for the detokenizer's final flush). Returns false to cancel.
+    public var onToken: (Int, String) -> Bool
+
+    /// Prompt tokens that run through the model (what the cache did not hold).
+    let fresh: [Int]
+    /// How many of `fresh` have run.
+    private var done = 0
+    /// Image feature rows already consumed by prefill chunks.
+    private var featuresUsed = 0
+    /// The last prompt token runs alone (as a decode row) unless it is an image token.
+    private let lastRunsAlone: Bool
+    public private(set) var pendingToken: Int? = nil
+    private let sampler: Sampler
+    private var seen: Set<Int>
+    private var history: [Int]
+    private var detok: StreamingDetokenizer?
+    private var stops: StopStringMatcher
+    private let budget: Int
+    private var produced = 0
+    private var t0 = Date()
+    private var tDecode = Date()
+
+    /// Validates the request, encodes image tiles if the request has them (on this thread), and
+    /// keeps what `cache` already holds of the prompt: only the rest is prefilled. At least one
+    /// prompt token always runs, and a cached prefix never extends past the first image token
+    /// (image tokens look alike whatever the image).
+    public init(_ request: GenerationRequest, cache: KVCache, model: LanguageModel, tokenizer: TextTokenizer?,
+                onToken: @escaping (Int, String) -> Bool = { _, _ in true }) throws {
+        try request.sampling.validate()
+        guard !request.promptIds.isEmpty else { throw GenerationError.emptyPrompt }
+        guard request.maxTokens >= 0 else { throw GenerationError.invalidParameter(field: "max_tokens", reason: "must be >= 0") }
+        guard request.promptIds.count <= cache.capacity else {
+            throw GenerationError.promptTooLong(tokens: request.promptIds.count, context: cache.capacity)
+        }
+        var req = request
+        var summary = GenerationSummary()
+        if req.imageFeatures == nil && !req.imageTiles.isEmpty {
+            guard let vision = req.vision else { throw ModelError.imagesNotSupported(modelType: model.config.modelType) }
+            let t = Date()
+            req.imageFeatures = try vision.features(tiles: req.imageTiles)
+            summary.imageEncodeSeconds = Date().timeIntervalSince(t)
+        }
+        summary.promptTokens = req.promptIds.count
+        let reuse = min(cache.commonPrefix(with: req.promptIds), Self.reusableLimit(req))
+        cache.truncate(to: reuse)
+        summary.cachedPromptTokens = reuse
+        self.request = req
+        self.cache = cache
+        self.onToken = onToken
+        self.summary = summary
+        let fresh = Array(req.promptIds[reuse...])
+        self.fresh = fresh
+        lastRunsAlone = req.imageFeatures.map { fresh.last != $0.tokenId } ?? true
+        sampler = Sampler(params: req.sampling, vocabSize: model.config.vocabSize)
+        seen = Set(req.promptIds)
+        history = req.promptIds
+        detok = tokenizer.map { StreamingDetokenizer(tokenizer: $0) }
+        stops = StopStringMatcher(req.stopStrings)
+        budget = min(req.maxTokens, cache.capacity - req.promptIds.count)
+        t0 = Date()
+        if prefillRemaining == 0 { enterDecode() }
+    }
+
+    /// How much of a cached prompt may be reused: all but the last token, and nothing from the
+    /// first image token on.
+    public static func reusableLimit(_ req: GenerationRequest) -> Int {
+        var limit = req.promptIds.count - 1
+        let imageToken = req.imageFeatures?.tokenId ?? (req.imageTiles.isEmpty ? nil : req.vision?.config.imageTokenId)
+        if let id = imageToken, let first = req.promptIds.firstIndex(of: id) { limit = min(limit, first) }
+        return max(0, limit)
+    }
+
+    /// Prompt tokens still to prefill in chunks (the last one runs as a decode row when it can).
+    public var prefillRemaining: Int { fresh.count - (lastRunsAlone ? 1 : 0) - done }
+
+    public var isFinished: Bool { phase == .finished }
+
+    /// Prefills up to `limit` more prompt tokens. When that was the last of the prompt (an image
+    /// token last), the logits it returns choose the first token.
+    public func prefill(model: LanguageModel, limit: Int) throws {
+        precondition(phase == .prefill && prefillRemaining > 0)
+        let n = min(limit, prefillRemaining)
+        let chunk = Array(fresh[done..<(done + n)])
+        var features: ImageFeatures? = nil
+        if let f = request.imageFeatures {
+            let k = chunk.reduce(0) { $0 + ($1 == f.tokenId ? 1 : 0) }
+            if k > 0 {
+                let rows = Array(f.rows[(featuresUsed * f.hidden)..<((featuresUsed + k) * f.hidden)])
+                features = ImageFeatures(tokenId: f.tokenId, hidden: f.hidden, rows: rows)
+                featuresUsed += k
+            }
+        }
+        let logits = try model.forward(chunk, cache: cache, imageFeatures: features, eachPosition: nil)
+        done += n
+        if prefillRemaining == 0 {
+            if lastRunsAlone { enterDecode() } else { try accept(logits) }
+        }
+    }
+
+    private func enterDecode() {
+        phase = .decode
+        pendingToken = fresh.last
+    }
+
+    /// Takes the logits that `pendingToken` produced: samples, checks eos and stop strings, and
+    /// reports the token. Afterwards the sequence either has a new pending token or is finished.
+    public func accept(_ logits: UnsafeBufferPointer<Float>) throws {
+        precondition(phase != .finished)
+        if phase == .prefill || (phase == .decode && produced == 0) {
+            summary.prefillSeconds = Date().timeIntervalSince(t0)
+        }
+        phase = .decode
+        pendingToken = nil
+        guard produced < budget else { return finish(.length) }
+        guard logits.allSatisfy({ $0.isFinite }) else { throw ModelError.nonFiniteLogits(position: cache.count - 1) }
+        let next = sampler.sample(logits, history: history, seen: &seen)
+        produced += 1
+        if produced == 1 {
+            summary.timeToFirstToken = Date().timeIntervalSince(t0) + summary.imageEncodeSeconds
+            tDecode = Date()
+        }
+        if !request.ignoreEOS && request.eosTokenIds.contains(next) { return finish(.eos) }
+        summary.tokens.append(next)
+        sampler.accept(next)
+        history.append(next)
+        seen.insert(next)
+        let piece = detok?.append(next) ?? ""
+        let (emit, stopped) = stops.feed(piece)
+        summary.text += emit
+        if !onToken(next, emit) { return finish(.cancelled) }
+        if stopped {
+            summary.stopString = stops.matched
+            return finish(.stopString)
+        }
+        if produced == budget { return finish(.length) }
+        pendingToken = next
+    }
+
+    /// Ends the sequence now (a client that went away).
+    public func cancel() {
+        if phase != .finished { finish(.cancelled) }
+    }
+
+    private func finish(_ reason: FinishReason) {
+        summary.finishReason = reason
+        phase = .finished
+        pendingToken = nil
+        if reason != .stopString {
+            let tail = stops.finish(detok?.flush() ?? "")
+            if !tail.isEmpty {
+                summary.text += tail
+                _ = onToken(-1, tail)
+            }
+        }
+        if produced > 0 { summary.decodeSeconds = Date().timeIntervalSince(tDecode) }
+    }
+}
