@@ -3,46 +3,53 @@ import SmolRuntime
 
 /// What a running request reports.
 enum EngineEvent: Sendable {
-    /// The prompt was accepted and prefill starts; `cached` prompt tokens come from the cache.
+    /// The request left the queue and its prompt is being read.
     case started
     case text(String)
     case done(GenerationSummary)
 }
 
-/// Runs one generation at a time on its own thread, in arrival order, over one KV cache kept
-/// between requests: a follow-up turn that repeats the conversation prefills only what is new.
-/// At most `maxQueue` requests wait behind the running one; more are refused (429).
+/// Runs up to `parallel` generations together on its own thread (continuous batching: each step
+/// prefills one chunk of the oldest new prompt and advances every running stream by a token;
+/// see BatchGenerator). Every conversation's KV stays in a prefix cache under a memory budget,
+/// so interleaved conversations (an agent and its sub-agents) each prefill only what they had
+/// not sent before. Beyond `parallel`, at most `maxQueue` requests wait; more are refused (429).
 final class InferenceEngine: @unchecked Sendable {
     let model: SmolModel
-    let cache: KVCache
+    let contextLength: Int
+    let parallel: Int
     let maxQueue: Int
+    let cache: PrefixCache
     private let condition = NSCondition()
     private var waiting: [Job] = []
-    private var running = false
-    /// Rough seconds per queued request, for Retry-After.
+    private var activeCount = 0
+    /// Rough seconds per request, for Retry-After.
     private var lastDuration = 1.0
 
     final class Job: @unchecked Sendable {
         let request: GenerationRequest
         let continuation: AsyncThrowingStream<EngineEvent, Error>.Continuation
         let cancelled = CancelFlag()
+        var sequence: GenerationSequence? = nil
+        var started = Date()
         init(request: GenerationRequest, continuation: AsyncThrowingStream<EngineEvent, Error>.Continuation) {
             self.request = request
             self.continuation = continuation
         }
     }
 
-    init(model: SmolModel, contextLength: Int, maxQueue: Int) {
+    init(model: SmolModel, contextLength: Int, parallel: Int, maxQueue: Int, cacheBytes: Int) {
         self.model = model
+        self.contextLength = contextLength
+        self.parallel = max(1, parallel)
         self.maxQueue = maxQueue
-        cache = model.model.makeCache(capacity: contextLength)
+        let lm = model.model
+        cache = PrefixCache(budgetBytes: cacheBytes) { lm.makeCache(capacity: contextLength) }
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "smol-engine"
         thread.stackSize = 8 << 20
         thread.start()
     }
-
-    var contextLength: Int { cache.capacity }
 
     /// Queues a request. `cancel` (or dropping the stream) stops its generation.
     func submit(_ request: GenerationRequest) throws(APIError) -> (events: AsyncThrowingStream<EngineEvent, Error>, cancel: @Sendable () -> Void) {
@@ -52,11 +59,11 @@ final class InferenceEngine: @unchecked Sendable {
         j.continuation.onTermination = { _ in j.cancelled.set() }
         condition.lock()
         defer { condition.unlock() }
-        if waiting.count >= maxQueue && (running || !waiting.isEmpty) {
+        if waiting.count >= maxQueue && activeCount + waiting.count >= parallel {
             var e = APIError(status: 429, type: "rate_limit_error",
-                             message: "the server is busy: \(waiting.count) requests are waiting (limit \(maxQueue)); retry later",
+                             message: "the server is busy: \(activeCount) requests are running and \(waiting.count) waiting (limit \(maxQueue)); retry later",
                              code: "queue_full")
-            e.retryAfter = max(1, Int((lastDuration * Double(waiting.count + 1)).rounded(.up)))
+            e.retryAfter = max(1, Int((lastDuration * Double(waiting.count + 1) / Double(parallel)).rounded(.up)))
             throw e
         }
         waiting.append(j)
@@ -64,39 +71,72 @@ final class InferenceEngine: @unchecked Sendable {
         return (stream, { j.cancelled.set() })
     }
 
+    /// Requests waiting for a free slot (for keep-alives and tests).
+    var queued: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiting.count
+    }
+
     private func loop() {
+        let batch = BatchGenerator(model: model.model)
+        var jobs: [ObjectIdentifier: Job] = [:]
         while true {
             condition.lock()
-            while waiting.isEmpty { condition.wait() }
-            let job = waiting.removeFirst()
-            running = true
+            while waiting.isEmpty && batch.isEmpty { condition.wait() }
+            var admitted: [Job] = []
+            while batch.sequences.count + admitted.count < parallel, !waiting.isEmpty { admitted.append(waiting.removeFirst()) }
+            activeCount = batch.sequences.count + admitted.count
             condition.unlock()
-            let t0 = Date()
-            run(job)
+
+            for job in admitted {
+                guard let seq = start(job) else { continue }
+                jobs[ObjectIdentifier(seq)] = job
+                batch.add(seq)
+            }
+            for job in jobs.values where job.cancelled.isSet { job.sequence?.cancel() }
+            guard !batch.isEmpty else { continue }
+            for (seq, error) in batch.step() {
+                guard let job = jobs.removeValue(forKey: ObjectIdentifier(seq)) else { continue }
+                cache.release(seq.cache, keep: error == nil)
+                if let error {
+                    job.continuation.finish(throwing: error)
+                } else {
+                    job.continuation.yield(.done(seq.summary))
+                    job.continuation.finish()
+                }
+                let d = Date().timeIntervalSince(job.started)
+                condition.lock()
+                lastDuration = 0.7 * lastDuration + 0.3 * d
+                condition.unlock()
+            }
             condition.lock()
-            running = false
-            lastDuration = 0.7 * lastDuration + 0.3 * Date().timeIntervalSince(t0)
+            activeCount = batch.sequences.count
             condition.unlock()
         }
     }
 
-    private func run(_ job: Job) {
+    /// Takes the longest cached prefix of the prompt and makes the job's sequence (image tiles
+    /// are encoded here, on the engine thread, which owns the compute pool).
+    private func start(_ job: Job) -> GenerationSequence? {
         if job.cancelled.isSet {
             job.continuation.finish(throwing: CancellationError())
-            return
+            return nil
         }
-        job.continuation.yield(.started)
+        job.started = Date()
+        let lease = cache.acquire(prompt: job.request.promptIds, limit: GenerationSequence.reusableLimit(job.request))
         do {
-            let summary = try model.generator.run(job.request, cache: cache) { _, text in
+            let seq = try GenerationSequence(job.request, cache: lease.cache, model: model.model, tokenizer: model.tokenizer) { _, text in
                 if !text.isEmpty { job.continuation.yield(.text(text)) }
                 return !job.cancelled.isSet
             }
-            job.continuation.yield(.done(summary))
-            job.continuation.finish()
+            job.sequence = seq
+            job.continuation.yield(.started)
+            return seq
         } catch {
-            // A failed run may leave the cache half-written: start the next request clean.
-            cache.reset()
+            cache.release(lease.cache, keep: false)
             job.continuation.finish(throwing: error)
+            return nil
         }
     }
 }

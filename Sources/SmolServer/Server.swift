@@ -19,13 +19,16 @@ public final class ChatServer: Sendable {
         self.model = model
         self.options = options
         let ctx = options.contextLength ?? min(model.config.maxPositionEmbeddings, 8192)
-        engine = InferenceEngine(model: model, contextLength: ctx, maxQueue: options.maxQueue)
+        engine = InferenceEngine(model: model, contextLength: ctx, parallel: options.parallel, maxQueue: options.maxQueue,
+                                 cacheBytes: options.cacheMemory ?? ServerOptions.defaultCacheMemory)
         modelId = options.modelId ?? defaultModelId(folder: model.directory)
         let folder = model.directory.split(separator: "/").last.map(String.init) ?? modelId
         aliases = [modelId, folder, folder.lowercased()]
     }
 
     public var contextLength: Int { engine.contextLength }
+    public var parallel: Int { engine.parallel }
+    public var cacheMemory: Int { engine.cache.budgetBytes }
 
     /// Serves until SIGINT/SIGTERM. `onListening` gets the bound host and port.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
@@ -123,11 +126,16 @@ public final class ChatServer: Sendable {
             throw APIError(status: 500, type: "server_error", message: "generation ended without a result")
         }
         let includeUsage = job.includeUsage
+        let keepAliveSeconds = options.keepAliveSeconds
         return Self.sse { writer in
             try await writer.write(ByteBuffer(string: OpenAIResponder.sse(responder.chunk(delta: ["role": "assistant", "content": ""]))))
             var toolIndex = 0
             do {
-                for try await item in replies {
+                for try await tick in keepAlive(replies, every: keepAliveSeconds) {
+                    guard let item = tick else {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        continue
+                    }
                     let frame: String
                     switch item {
                     case let .event(.content(t)): frame = OpenAIResponder.sse(responder.chunk(delta: ["content": .string(t)]))
@@ -185,11 +193,16 @@ public final class ChatServer: Sendable {
             throw APIError(status: 500, type: "server_error", message: "generation ended without a result")
         }
         let promptTokens = prepared.request.promptIds.count
+        let keepAliveSeconds = options.keepAliveSeconds
         return Self.sse { writer in
             try await writer.write(ByteBuffer(string: AnthropicResponder.event("message_start", responder.messageStart(promptTokens: promptTokens))))
             var blocks = AnthropicBlockWriter()
             do {
-                for try await item in replies {
+                for try await tick in keepAlive(replies, every: keepAliveSeconds) {
+                    guard let item = tick else {
+                        try await writer.write(ByteBuffer(string: AnthropicResponder.event("ping", ["type": "ping"])))
+                        continue
+                    }
                     switch item {
                     case let .event(e):
                         for frame in blocks.events(for: e) { try await writer.write(ByteBuffer(string: frame)) }
@@ -233,6 +246,44 @@ public final class ChatServer: Sendable {
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody(write))
     }
+}
+
+/// The items of `source`, with a nil whenever it has been silent for `interval` seconds (a cue
+/// to send a keep-alive: Claw Code drops a stream that sends nothing for 10 s after a tool
+/// result). Ending the returned stream ends the iteration of `source`.
+func keepAlive<T: Sendable>(_ source: AsyncThrowingStream<T, Error>, every interval: Double) -> AsyncThrowingStream<T?, Error> {
+    guard interval > 0 else { return AsyncThrowingStream { c in
+        let pump = Task {
+            do { for try await x in source { c.yield(x) }; c.finish() } catch { c.finish(throwing: error) }
+        }
+        c.onTermination = { _ in pump.cancel() }
+    } }
+    return AsyncThrowingStream { c in
+        let last = ActivityClock()
+        let pump = Task {
+            do {
+                for try await x in source { last.touch(); c.yield(x) }
+                c.finish()
+            } catch {
+                c.finish(throwing: error)
+            }
+        }
+        let ticker = Task {
+            let step = min(1.0, interval / 2)
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(step * 1e9))
+                if last.idle >= interval { last.touch(); c.yield(nil) }
+            }
+        }
+        c.onTermination = { _ in pump.cancel(); ticker.cancel() }
+    }
+}
+
+final class ActivityClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var last = Date()
+    func touch() { lock.lock(); last = Date(); lock.unlock() }
+    var idle: Double { lock.lock(); defer { lock.unlock() }; return Date().timeIntervalSince(last) }
 }
 
 final class RequestCounter: @unchecked Sendable {

@@ -1,3 +1,4 @@
+import Foundation
 /// How `smol serve` listens and what it accepts.
 public struct ServerOptions: Sendable {
     public var host = "127.0.0.1"
@@ -9,8 +10,15 @@ public struct ServerOptions: Sendable {
     public var insecure = false
     /// The id clients send as `model`; nil derives one from the folder name.
     public var modelId: String? = nil
-    /// Requests allowed to wait behind the running one before 429.
+    /// Requests allowed to wait for a free slot before 429.
     public var maxQueue = 16
+    /// Requests generated together (continuous batching); more wait in the queue.
+    public var parallel = 4
+    /// Memory for the KV of cached conversations (bytes); nil: a quarter of RAM, at most 8 GiB.
+    public var cacheMemory: Int? = nil
+    /// Seconds of silence after which a stream gets a keep-alive (an SSE comment, or Anthropic's
+    /// `ping` event) while it waits in the queue or prefills; 0 sends none.
+    public var keepAliveSeconds = 5.0
     /// KV cache length in tokens; nil: the model's maximum, capped at 8192.
     public var contextLength: Int? = nil
     public var limits = ServerLimits()
@@ -33,7 +41,33 @@ public struct ServerOptions: Sendable {
         guard (0...65535).contains(port) else { throw ServerError("--port must be between 0 and 65535, got \(port)") }
         guard maxQueue >= 0 else { throw ServerError("--max-queue must be >= 0") }
         if let c = contextLength, c < 16 { throw ServerError("--context must be at least 16 tokens") }
+        guard (1...64).contains(parallel) else { throw ServerError("--parallel must be between 1 and 64, got \(parallel)") }
+        if let m = cacheMemory, m < 0 { throw ServerError("--cache-memory must not be negative") }
+        guard keepAliveSeconds >= 0, keepAliveSeconds.isFinite else { throw ServerError("--keep-alive must be >= 0 seconds") }
         if let k = apiKey, k.isEmpty { throw ServerError("--api-key must not be empty") }
+    }
+}
+
+extension ServerOptions {
+    /// The default KV cache budget: a quarter of physical memory, at most 8 GiB.
+    public static var defaultCacheMemory: Int {
+        Int(min(ProcessInfo.processInfo.physicalMemory / 4, 8 << 30))
+    }
+
+    /// "8G", "512M", "300k" or a plain number of MiB (as llama-server's --cache-ram).
+    public static func parseBytes(_ text: String, flag: String) throws(ServerError) -> Int {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        var digits = t, unit = Double(1 << 20)
+        for (suffix, u) in [("gib", 1 << 30), ("mib", 1 << 20), ("kib", 1 << 10), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10),
+                            ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10), ("b", 1)] as [(String, Int)] where t.hasSuffix(suffix) {
+            digits = String(t.dropLast(suffix.count)).trimmingCharacters(in: .whitespaces)
+            unit = Double(u)
+            break
+        }
+        guard let v = Double(digits), v >= 0, v.isFinite, v * unit < Double(Int64.max / 2) else {
+            throw ServerError("\(flag) takes a size such as 8G, 512M or a number of MiB, got '\(text)'")
+        }
+        return Int(v * unit)
     }
 }
 

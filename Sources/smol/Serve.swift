@@ -26,8 +26,14 @@ struct Serve: AsyncParsableCommand {
     var insecure = false
     @Option(name: .customLong("model-id"), help: "Model name clients send (default: from the folder name, e.g. smollm3:3b).")
     var modelId: String?
-    @Option(name: .customLong("max-queue"), help: "Requests allowed to wait behind the running one; more get 429 with Retry-After.")
+    @Option(name: .customLong("max-queue"), help: "Requests allowed to wait for a free slot; more get 429 with Retry-After.")
     var maxQueue = 16
+    @Option(help: "Requests generated together (continuous batching: one weight read per step for all of them); more wait in the queue.")
+    var parallel = 4
+    @Option(name: .customLong("cache-memory"), help: "Memory for the KV cache of running and earlier conversations, e.g. 4G or 512M (a plain number is MiB). Least recently used conversations are dropped beyond it. Default: a quarter of RAM, at most 8G.")
+    var cacheMemory: String?
+    @Option(name: .customLong("keep-alive"), help: "Seconds of silence after which a stream gets a keep-alive (SSE comment; Anthropic ping) while it waits or prefills; 0: none.")
+    var keepAlive = 5.0
     @Option(help: "Context length in tokens (KV cache size). Default: the model's maximum, at most 8192.")
     var context: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (413 beyond).")
@@ -45,6 +51,11 @@ struct Serve: AsyncParsableCommand {
         options.insecure = insecure
         options.modelId = modelId
         options.maxQueue = maxQueue
+        options.parallel = parallel
+        options.keepAliveSeconds = keepAlive
+        if let m = cacheMemory {
+            do { options.cacheMemory = try ServerOptions.parseBytes(m, flag: "--cache-memory") } catch { throw CLIError("\(error)") }
+        }
         options.contextLength = context
         guard maxBodyBytes > 0, maxImageBytes > 0 else { throw CLIError("--max-body-bytes and --max-image-bytes must be positive") }
         options.limits.maxBodyBytes = maxBodyBytes
@@ -53,10 +64,10 @@ struct Serve: AsyncParsableCommand {
         let model = try modelOptions.load(verbose: verbose)
         let server = try ChatServer(model: model, options: options)
         let id = server.modelId
-        let ctx = server.contextLength
+        let ctx = server.contextLength, par = server.parallel, cacheMiB = server.cacheMemory >> 20
         try await server.run { host, port in
             let shown = host.contains(":") ? "[\(host)]" : host
-            printErr("smol serve: model \(id), context \(ctx) tokens")
+            printErr("smol serve: model \(id), context \(ctx) tokens, \(par) parallel, KV cache budget \(cacheMiB) MiB")
             printErr("smol serve: listening on http://\(shown):\(port)")
         }
     }

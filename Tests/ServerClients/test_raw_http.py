@@ -545,8 +545,40 @@ class RawNonLoopbackBindTest(unittest.TestCase):
 
 class RawQueueTest(ServerTestCase):
     MODEL_ENV = "SMOL_MODEL"
-    SERVER_ARGS = ("--max-queue", "1")
+    # One generation at a time, so that the second request waits in the single queue slot.
+    SERVER_ARGS = ("--max-queue", "1", "--parallel", "1", "--keep-alive", "0.5")
     SHARED = False
+
+    def test_queued_stream_gets_headers_first_chunk_and_keep_alives(self):
+        """A stream waiting behind another gets its role chunk at once and SSE comments while it waits."""
+        a = stream_request(self.server, "/v1/chat/completions",
+                           self.chat_body(LONG_PROMPT, stream=True, max_tokens=300, temperature=0))
+        self.assertEqual(a.status, 200)
+        try:
+            for ev in a.events():
+                c = ev.json()
+                if c["choices"] and c["choices"][0]["delta"].get("content"):
+                    break
+            t0 = time.monotonic()
+            b = stream_request(self.server, "/v1/chat/completions", self.chat_body(stream=True, max_tokens=4))
+            self.assertEqual(b.status, 200)
+            self.assertLess(time.monotonic() - t0, 2, "a queued stream's headers must not wait for the running request")
+            first, t_first = next(b.lines())
+            self.assertTrue(first.startswith(b"data: "), first)
+            self.assertEqual(json.loads(first[6:])["choices"][0]["delta"].get("role"), "assistant")
+            self.assertLess(t_first - t0, 2)
+            comments = 0
+            for line, _ in b.lines():
+                if line.startswith(b":"):
+                    comments += 1
+                if comments >= 2:
+                    break
+                if line.startswith(b"data: ") and b'"content":"' in line and b'"content":""' not in line:
+                    break
+            self.assertGreaterEqual(comments, 2, "expected keep-alive comments while queued behind a 300-token generation")
+            b.close()
+        finally:
+            a.close()
 
     def test_queue_full_gives_429_with_retry_after(self):
         # A: a long generation occupying the generator.
@@ -739,3 +771,79 @@ class RawToolModelTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
+
+
+# ============================================================================
+# Several conversations at once: continuous batching and the prefix cache
+# ============================================================================
+
+class RawParallelTest(ServerTestCase):
+    MODEL_ENV = "SMOL_MODEL"
+    SERVER_ARGS = ("--parallel", "3")
+    SHARED = False
+
+    def test_streams_run_together(self):
+        """With --parallel, a second stream gets tokens while the first is still generating."""
+        a = stream_request(self.server, "/v1/chat/completions",
+                           self.chat_body(LONG_PROMPT, stream=True, max_tokens=200, temperature=0))
+        self.assertEqual(a.status, 200)
+        try:
+            got_a = 0
+            for ev in a.events():
+                if ev.data != "[DONE]" and ev.json()["choices"] and ev.json()["choices"][0]["delta"].get("content"):
+                    got_a += 1
+                    if got_a >= 3:
+                        break
+            b = self.post("/v1/chat/completions", self.chat_body("Say hi.", max_tokens=8, temperature=0), timeout=60)
+            self.assertEqual(b.status, 200)
+            # A is still streaming after B finished: they ran together.
+            more = 0
+            for ev in a.events():
+                if ev.data == "[DONE]":
+                    break
+                more += 1
+            self.assertGreater(more, 0, "A ended before B: the requests did not run together")
+        finally:
+            a.close()
+
+    def test_batched_greedy_equals_alone(self):
+        """Greedy replies are the same whether a request runs alone or next to others."""
+        prompts = ["Name a color.", "Count to five.", LONG_PROMPT]
+        alone = [self.post("/v1/chat/completions", self.chat_body(p, max_tokens=24, temperature=0)).json()
+                 ["choices"][0]["message"]["content"] for p in prompts]
+        results = [None] * len(prompts)
+
+        def run(i):
+            results[i] = self.post("/v1/chat/completions", self.chat_body(prompts[i], max_tokens=24, temperature=0),
+                                   timeout=120).json()["choices"][0]["message"]["content"]
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(prompts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(results, alone)
+
+    def test_interleaved_conversations_keep_their_cache(self):
+        """An agent and a sub-agent alternate: each request reuses its own conversation's prefix."""
+        def convo(system, turns):
+            msgs = [{"role": "system", "content": system}]
+            for t in turns:
+                msgs.append({"role": "user", "content": t})
+            return msgs
+
+        def ask(msgs):
+            r = self.post("/v1/chat/completions", {"model": self.model_id, "messages": msgs, "max_tokens": 6,
+                                                   "temperature": 0})
+            self.assertEqual(r.status, 200, r)
+            b = r.json()
+            return b["choices"][0]["message"]["content"], b["usage"]
+        main_sys = "You are the main agent. " + LONG_PROMPT
+        sub_sys = "You are a sub-agent that explores code. " + LONG_PROMPT[::-1]
+        main = convo(main_sys, ["Plan the change."])
+        reply, u1 = ask(main)
+        sub = convo(sub_sys, ["Find the CLI parser."])
+        _, us = ask(sub)
+        main += [{"role": "assistant", "content": reply}, {"role": "user", "content": "Go on."}]
+        _, u2 = ask(main)
+        # Everything of the first main request's prompt is reused, although a sub-agent ran between.
+        self.assertGreaterEqual(u2["prompt_tokens_details"]["cached_tokens"], u1["prompt_tokens"] - 1, (u1, us, u2))
