@@ -12,7 +12,8 @@
 #
 # Knobs: BENCH_WORK, GGUF_DIR (default $BENCH_WORK/gguf), MODELS (names under Models/ or paths;
 # default "SmolLM2-135M-Instruct bench-smollm3-3b-shape"), JOBS (default 2), NICE (default 10),
-# SKIP_BUILD=1, SKIP_CONVERT=1, TARGETS (default "llama-bench llama-mtmd-cli").
+# SKIP_BUILD=1, SKIP_CONVERT=1, TARGETS (default "llama-bench llama-mtmd-cli"; add llama-server for
+# Benchmarks/agent_replay.py).
 #
 # The 3B-shape checkpoint is made first when missing (scripts/make_bench_checkpoint.py).
 set -euo pipefail
@@ -86,7 +87,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
     cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
       -DGGML_NATIVE=ON -DGGML_OPENMP=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
-      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
+      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=ON >&2
   fi
   log "building $TARGETS (nice -n $NICE, -j$JOBS)"
   nice -n "$NICE" ninja -C "$BUILD" -j"$JOBS" $TARGETS >&2

@@ -114,13 +114,33 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--std", type=float, default=0.02)
     ap.add_argument("--force", action="store_true", help="rewrite even if the output looks complete")
+    ap.add_argument("--small", action="store_true",
+                    help="a small SmolLM3-shaped model instead (8 layers, hidden 512, 8/4 heads of 64, MLP 1536, the real "
+                         "vocabulary and template; ~92M parameters) for quick serving benchmarks; default --out "
+                         "Models/bench-smollm3-small")
     args = ap.parse_args()
+    if args.small and args.out == DEFAULT_OUT:
+        args.out = os.path.join(ROOT, "Models", "bench-smollm3-small")
 
     with open(os.path.join(args.ref, "config.json")) as f:
         cfg = json.load(f)
     with open(os.path.join(args.ref, "model.safetensors.index.json")) as f:
         index = json.load(f)
     weight_map = index["weight_map"]
+    if args.small:
+        layers = 8
+        cfg.update(hidden_size=512, num_attention_heads=8, num_key_value_heads=4, head_dim=64, intermediate_size=1536,
+                   num_hidden_layers=layers, max_window_layers=layers)
+        for key in ("no_rope_layers", "layer_types"):
+            if isinstance(cfg.get(key), list):
+                cfg[key] = cfg[key][:layers]
+        keep = {}
+        for n in weight_map:
+            if n.startswith("model.layers.") and int(n.split(".")[2]) >= layers:
+                continue
+            keep[n] = "model-00001-of-00001.safetensors"
+        weight_map = keep
+        index = {"metadata": {}, "weight_map": weight_map}
 
     shards = {}
     for name, shard in weight_map.items():
@@ -146,6 +166,9 @@ def main():
 
     for fn in COPY_REQUIRED:
         shutil.copyfile(os.path.join(args.ref, fn), os.path.join(args.out, fn))
+    if args.small:
+        with open(os.path.join(args.out, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
     for fn in COPY_OPTIONAL:
         src = os.path.join(args.ref, fn)
         if os.path.exists(src):

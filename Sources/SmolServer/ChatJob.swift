@@ -23,6 +23,8 @@ struct ChatJob {
     var maxTokens: Int? = nil
     var stop: [String] = []
     var stream = false
+    /// Generate max_tokens tokens, past end-of-sequence (a benchmark option).
+    var ignoreEOS = false
     var includeUsage = false
     /// Where the first image part was, for the error a text-only model gives.
     var firstImageField: String? = nil
@@ -130,6 +132,7 @@ extension ChatJob {
         var req = GenerationRequest(promptIds: ids, maxTokens: min(maxTokens ?? room, room), sampling: sampling,
                                     eosTokenIds: model.eosTokenIds)
         req.stopStrings = stop
+        req.ignoreEOS = ignoreEOS
         req.imageTiles = tiles
         req.vision = model.vision
         let thinks = source.contains("<think>") || source.contains("enable_thinking")

@@ -58,6 +58,8 @@ enum OpenAIRequest {
             guard job.stop.count <= 16 else { throw .invalid("stop", "at most 16 stop strings") }
         }
         if let v = root["stream"] { job.stream = try v.bool() }
+        // llama-server's and vLLM's extension: generate max_tokens whatever the model says (benchmarks).
+        if let v = root["ignore_eos"] { job.ignoreEOS = try v.bool() }
         if let v = root["stream_options"]?["include_usage"] { job.includeUsage = try v.bool() }
         if let v = root["reasoning_effort"] {
             job.enableThinking = try v.string() != "none"
