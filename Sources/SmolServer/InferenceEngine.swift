@@ -38,8 +38,12 @@ final class InferenceEngine: @unchecked Sendable {
         }
     }
 
-    init(model: SmolModel, contextLength: Int, parallel: Int, maxQueue: Int, cacheBytes: Int) {
+    /// KV blocks of long prefixes on disk (`--prompt-cache DIR`), read when memory has less.
+    let disk: DiskPromptCache?
+
+    init(model: SmolModel, contextLength: Int, parallel: Int, maxQueue: Int, cacheBytes: Int, disk: DiskPromptCache? = nil) {
         self.model = model
+        self.disk = disk
         self.contextLength = contextLength
         self.parallel = max(1, parallel)
         self.maxQueue = maxQueue
@@ -98,7 +102,10 @@ final class InferenceEngine: @unchecked Sendable {
             guard !batch.isEmpty else { continue }
             for (seq, error) in batch.step() {
                 guard let job = jobs.removeValue(forKey: ObjectIdentifier(seq)) else { continue }
-                cache.release(seq.cache, keep: error == nil)
+                if error == nil, let disk {
+                    disk.save(seq.cache, limit: savablePositions(seq.cache, imageTokenId: model.vision?.config.imageTokenId))
+                }
+                cache.release(seq.cache, keep: error == nil, promptTokens: seq.request.promptIds.count)
                 if let error {
                     job.continuation.finish(throwing: error)
                 } else {
@@ -124,7 +131,11 @@ final class InferenceEngine: @unchecked Sendable {
             return nil
         }
         job.started = Date()
-        let lease = cache.acquire(prompt: job.request.promptIds, limit: GenerationSequence.reusableLimit(job.request))
+        let limit = GenerationSequence.reusableLimit(job.request)
+        let lease = cache.acquire(prompt: job.request.promptIds, limit: limit)
+        if let disk, lease.reused + disk.blockTokens <= limit {
+            disk.load(prompt: job.request.promptIds, limit: limit, into: lease.cache)
+        }
         do {
             let seq = try GenerationSequence(job.request, cache: lease.cache, model: model.model, tokenizer: model.tokenizer) { _, text in
                 if !text.isEmpty { job.continuation.yield(.text(text)) }

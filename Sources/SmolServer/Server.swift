@@ -19,8 +19,14 @@ public final class ChatServer: Sendable {
         self.model = model
         self.options = options
         let ctx = options.contextLength ?? min(model.config.maxPositionEmbeddings, 8192)
+        var disk: DiskPromptCache? = nil
+        if let dir = options.promptCacheDirectory {
+            do { disk = try model.diskPromptCache(directory: dir, budgetBytes: options.promptCacheBytes) } catch {
+                throw ServerError("\(error)")
+            }
+        }
         engine = InferenceEngine(model: model, contextLength: ctx, parallel: options.parallel, maxQueue: options.maxQueue,
-                                 cacheBytes: options.cacheMemory ?? ServerOptions.defaultCacheMemory)
+                                 cacheBytes: options.cacheMemory ?? ServerOptions.defaultCacheMemory, disk: disk)
         modelId = options.modelId ?? defaultModelId(folder: model.directory)
         let folder = model.directory.split(separator: "/").last.map(String.init) ?? modelId
         aliases = [modelId, folder, folder.lowercased()]

@@ -19,6 +19,10 @@ public struct ServerOptions: Sendable {
     /// Seconds of silence after which a stream gets a keep-alive (an SSE comment, or Anthropic's
     /// `ping` event) while it waits in the queue or prefills; 0 sends none.
     public var keepAliveSeconds = 5.0
+    /// A directory for KV blocks of long prefixes, kept across restarts; nil: none.
+    public var promptCacheDirectory: String? = nil
+    /// Disk budget of the prompt cache directory.
+    public var promptCacheBytes = 10 << 30
     /// KV cache length in tokens; nil: the model's maximum, capped at 8192.
     public var contextLength: Int? = nil
     public var limits = ServerLimits()

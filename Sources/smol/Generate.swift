@@ -24,6 +24,8 @@ struct Generate: AsyncParsableCommand {
     var ignoreEOS = false
     @Option(help: "KV cache size in tokens (default: the model's max_position_embeddings, at most 8192).")
     var context: Int?
+    @Option(name: .customLong("prompt-cache"), help: "Directory of saved KV blocks (as smol serve --prompt-cache): the prompt's known prefix is read from it instead of prefilled, and the new blocks are written back.")
+    var promptCache: String?
     @Flag(help: "Print timings, tokens/s and memory to stderr.")
     var verbose = false
     @Flag(help: "Print one JSON object at the end (token ids, text, finish reason, speeds) instead of streaming.")
@@ -56,6 +58,11 @@ struct Generate: AsyncParsableCommand {
         req.ignoreEOS = ignoreEOS
         if let c = context, c < 1 { throw CLIError("--context must be positive") }
         let cache = m.model.makeCache(capacity: context ?? min(m.config.maxPositionEmbeddings, 8192))
+        let disk = try promptCache.map { try m.diskPromptCache(directory: $0, budgetBytes: 10 << 30) }
+        if let disk {
+            let n = disk.load(prompt: req.promptIds, limit: GenerationSequence.reusableLimit(req), into: cache)
+            if verbose { printErr("prompt cache: \(n) of \(req.promptIds.count) prompt tokens read from \(disk.directory)") }
+        }
         let out = FileHandle.standardOutput
         var display = ThinkingDisplay(hide: hideThinking)
         let summary = try m.generator.run(req, cache: cache) { _, text in
@@ -63,6 +70,7 @@ struct Generate: AsyncParsableCommand {
             return true
         }
         if !json { out.write(Data(display.finish().utf8)) }
+        disk?.save(cache, limit: savablePositions(cache, imageTokenId: m.vision?.config.imageTokenId))
         if json {
             let obj: [String: Any] = [
                 "prompt_ids": promptIds, "ids": summary.tokens, "text": summary.text,

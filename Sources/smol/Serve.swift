@@ -34,6 +34,10 @@ struct Serve: AsyncParsableCommand {
     var cacheMemory: String?
     @Option(name: .customLong("keep-alive"), help: "Seconds of silence after which a stream gets a keep-alive (SSE comment; Anthropic ping) while it waits or prefills; 0: none.")
     var keepAlive = 5.0
+    @Option(name: .customLong("prompt-cache"), help: "Directory for the KV of long prompts (blocks of 256 tokens), kept across restarts: a restarted server maps a known prefix back instead of prefilling it. Files are checked on load; bad or foreign ones are ignored with a warning.")
+    var promptCache: String?
+    @Option(name: .customLong("prompt-cache-size"), help: "Disk budget of --prompt-cache, e.g. 10G (default); least recently used blocks are deleted beyond it.")
+    var promptCacheSize = "10G"
     @Option(help: "Context length in tokens (KV cache size). Default: the model's maximum, at most 8192.")
     var context: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (413 beyond).")
@@ -53,6 +57,8 @@ struct Serve: AsyncParsableCommand {
         options.maxQueue = maxQueue
         options.parallel = parallel
         options.keepAliveSeconds = keepAlive
+        options.promptCacheDirectory = promptCache
+        do { options.promptCacheBytes = try ServerOptions.parseBytes(promptCacheSize, flag: "--prompt-cache-size") } catch { throw CLIError("\(error)") }
         if let m = cacheMemory {
             do { options.cacheMemory = try ServerOptions.parseBytes(m, flag: "--cache-memory") } catch { throw CLIError("\(error)") }
         }

@@ -138,7 +138,7 @@ import Testing
         let first = pool.acquire(prompt: Array(0..<90), limit: 89)
         #expect(first.reused == 0)
         Self.fill(first.cache, Array(0..<100))  // prompt + reply
-        pool.release(first.cache)
+        pool.release(first.cache, promptTokens: 90)
         let next = pool.acquire(prompt: Array(0..<95) + [7, 7], limit: 96)
         #expect(next.cache === first.cache)
         #expect(next.reused == 95 && next.cache.count == 95)
@@ -150,17 +150,18 @@ import Testing
         let pool = Self.pool(budgetCaches: 4)
         let main = pool.acquire(prompt: Array(0..<100), limit: 99).cache
         Self.fill(main, Array(0..<100))
-        pool.release(main)
-        let sub = pool.acquire(prompt: Array(0..<20) + Array(repeating: 50, count: 60), limit: 79)
+        pool.release(main, promptTokens: 90)
+        // Even when the share is most of the other conversation's prompt, that cache stays the other's.
+        let sub = pool.acquire(prompt: Array(0..<60) + Array(repeating: 50, count: 20), limit: 79)
         #expect(sub.cache !== main)
-        #expect(sub.reused == 20)
+        #expect(sub.reused == 60)
         let expected = KVCache(config: Self.config, capacity: 256, type: .f32)
-        Self.fill(expected, Array(0..<20))
+        Self.fill(expected, Array(0..<60))
         for l in 0..<Self.config.numLayers {
             for h in 0..<2 {
                 let off = h * 256 * 4 * 4
-                #expect(memcmp(sub.cache.keys(layer: l) + off, expected.keys(layer: l) + off, 20 * 16) == 0)
-                #expect(memcmp(sub.cache.values(layer: l) + off, expected.values(layer: l) + off, 20 * 16) == 0)
+                #expect(memcmp(sub.cache.keys(layer: l) + off, expected.keys(layer: l) + off, 60 * 16) == 0)
+                #expect(memcmp(sub.cache.values(layer: l) + off, expected.values(layer: l) + off, 60 * 16) == 0)
             }
         }
         // The main conversation's next turn still finds all of its history.

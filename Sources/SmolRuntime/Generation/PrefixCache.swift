@@ -36,7 +36,8 @@ public final class PrefixCache: @unchecked Sendable {
     private let makeCache: () -> KVCache
     public let budgetBytes: Int
     private let lock = NSLock()
-    private var idle: [(cache: KVCache, lastUse: UInt64)] = []
+    /// Idle caches, with the prompt length of the request that filled them (the rest is its reply).
+    private var idle: [(cache: KVCache, lastUse: UInt64, prompt: Int)] = []
     private var busy: [ObjectIdentifier: KVCache] = [:]
     private var clock: UInt64 = 0
     private var counters = Stats()
@@ -60,8 +61,10 @@ public final class PrefixCache: @unchecked Sendable {
         }
         if best >= 0 {
             let entry = idle[best].cache
-            // The next turn of the same conversation: take it. A shorter share: copy it.
-            if 2 * bestLen >= entry.count {
+            // The next turn of the same conversation (it repeats that request's whole prompt, up
+            // to a few tokens a template may render differently): take it. A shorter share, such
+            // as another conversation with the same system prompt: copy it, the owner keeps its own.
+            if bestLen >= idle[best].prompt - Self.takeSlack {
                 idle.remove(at: best)
                 entry.truncate(to: bestLen)
                 busy[ObjectIdentifier(entry)] = entry
@@ -83,14 +86,19 @@ public final class PrefixCache: @unchecked Sendable {
 
     /// Gives a cache back for later requests. `keep: false` (a failed run, whose positions may be
     /// half-written) drops it instead.
-    public func release(_ cache: KVCache, keep: Bool = true) {
+    /// `promptTokens`: the prompt length of the request that used it (nil: all of it).
+    public func release(_ cache: KVCache, keep: Bool = true, promptTokens: Int? = nil) {
         lock.lock()
         defer { lock.unlock() }
         guard busy.removeValue(forKey: ObjectIdentifier(cache)) != nil else { return }
         clock += 1
-        if keep && cache.count > 0 { idle.append((cache, clock)) }
+        if keep && cache.count > 0 { idle.append((cache, clock, min(promptTokens ?? cache.count, cache.count))) }
         evict(toFit: 0)
     }
+
+    /// Tokens at the end of a request's prompt that its next turn may render differently and
+    /// still count as the same conversation.
+    static let takeSlack = 16
 
     /// Drops every idle cache.
     public func clear() {
