@@ -10,6 +10,7 @@ Run:  SMOL_BIN=... SMOL_MODEL=... SMOL_TOOL_MODEL=... python -m unittest -v test
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import threading
@@ -847,3 +848,51 @@ class RawParallelTest(ServerTestCase):
         _, u2 = ask(main)
         # Everything of the first main request's prompt is reused, although a sub-agent ran between.
         self.assertGreaterEqual(u2["prompt_tokens_details"]["cached_tokens"], u1["prompt_tokens"] - 1, (u1, us, u2))
+
+
+class RawPromptCacheRestartTest(unittest.TestCase):
+    """--prompt-cache: a restarted server reads a known prompt's KV from disk instead of prefilling it."""
+
+    def setUp(self):
+        if not env("SMOL_MODEL"):
+            self.skipTest("SMOL_MODEL is not set")
+
+    def test_restart_reuses_the_prompt_from_disk(self):
+        import tempfile
+        cache_dir = tempfile.mkdtemp(prefix="smol-prompt-cache-")
+        system = "You are a careful assistant. " + " ".join(f"Rule {i}: answer in plain words." for i in range(120))
+        body = {"model": "m", "max_tokens": 4, "temperature": 0,
+                "messages": [{"role": "system", "content": system}, {"role": "user", "content": "Say hi."}]}
+
+        def once(name):
+            s = SmolServer(env("SMOL_MODEL"), ["--prompt-cache", cache_dir, "--model-id", "m"], name=name)
+            try:
+                s.start()
+                r = request(s, "POST", "/v1/chat/completions", body, timeout=120)
+                self.assertEqual(r.status, 200, r)
+                return r.json()
+            finally:
+                s.stop()
+        cold = once("prompt-cache-cold")
+        self.assertEqual(cold["usage"]["prompt_tokens_details"]["cached_tokens"], 0)
+        self.assertGreater(cold["usage"]["prompt_tokens"], 1024)
+        files = [f for f in os.listdir(cache_dir) if f.endswith(".kv")]
+        self.assertGreaterEqual(len(files), cold["usage"]["prompt_tokens"] // 256)
+        warm = once("prompt-cache-warm")
+        cached = warm["usage"]["prompt_tokens_details"]["cached_tokens"]
+        self.assertEqual(cached, (cold["usage"]["prompt_tokens"] - 1) // 256 * 256)
+        self.assertEqual(warm["choices"][0]["message"]["content"], cold["choices"][0]["message"]["content"])
+        # A damaged block is ignored with a warning, never trusted: the server still answers the same.
+        for f in files:
+            with open(os.path.join(cache_dir, f), "r+b") as fh:
+                fh.truncate(1000)
+        s = SmolServer(env("SMOL_MODEL"), ["--prompt-cache", cache_dir, "--model-id", "m"], name="prompt-cache-damaged")
+        try:
+            s.start()
+            r = request(s, "POST", "/v1/chat/completions", body, timeout=120)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["usage"]["prompt_tokens_details"]["cached_tokens"], 0)
+            self.assertEqual(r.json()["choices"][0]["message"]["content"], cold["choices"][0]["message"]["content"])
+            self.assertIn("ignoring the prompt cache file", s.log_text())
+        finally:
+            s.stop()
