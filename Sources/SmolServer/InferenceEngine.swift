@@ -75,6 +75,13 @@ final class InferenceEngine: @unchecked Sendable {
         return (stream, { j.cancelled.set() })
     }
 
+    /// Requests generating now.
+    var running: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return activeCount
+    }
+
     /// Requests waiting for a free slot (for keep-alives and tests).
     var queued: Int {
         condition.lock()
@@ -131,13 +138,21 @@ final class InferenceEngine: @unchecked Sendable {
             return nil
         }
         job.started = Date()
-        let limit = GenerationSequence.reusableLimit(job.request)
-        let lease = cache.acquire(prompt: job.request.promptIds, limit: limit)
+        var req = job.request
+        let encodeSeconds: Double
+        do { encodeSeconds = try GenerationSequence.encodeImages(&req, model: model.model) } catch {
+            job.continuation.finish(throwing: error)
+            return nil
+        }
+        let keys = GenerationSequence.cacheKeys(req)
+        let limit = GenerationSequence.reusableLimit(req)
+        let lease = cache.acquire(prompt: keys, limit: limit)
         if let disk, lease.reused + disk.blockTokens <= limit {
-            disk.load(prompt: job.request.promptIds, limit: limit, into: lease.cache)
+            disk.load(prompt: keys, limit: limit, into: lease.cache)
         }
         do {
-            let seq = try GenerationSequence(job.request, cache: lease.cache, model: model.model, tokenizer: model.tokenizer) { _, text in
+            let seq = try GenerationSequence(req, cache: lease.cache, model: model.model, tokenizer: model.tokenizer,
+                                             imageEncodeSeconds: encodeSeconds) { _, text in
                 if !text.isEmpty { job.continuation.yield(.text(text)) }
                 return !job.cancelled.isSet
             }

@@ -40,7 +40,7 @@ public final class ChatServer: Sendable {
     public func run(onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = Router()
         router.add(middleware: GuardMiddleware(apiKey: options.apiKey, checkHost: options.apiKey == nil && ServerOptions.isLoopback(options.host)))
-        router.get("/health") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/health") { [self] _, _ in Self.json(health) }
         router.get("/v1/models") { [self] _, _ in Self.json(["object": "list", "data": [modelCard]]) }
         router.get("/v1/models/:id") { [self] _, ctx in
             guard let id = ctx.parameters.get("id"), aliases.contains(id) else {
@@ -57,6 +57,23 @@ public final class ChatServer: Sendable {
             configuration: .init(address: .hostname(host, port: options.port), serverName: "smol"),
             onServerRunning: { channel in onListening(host, channel.localAddress?.port ?? 0) })
         try await app.runService()
+    }
+
+    /// Liveness plus what the engine holds: requests running and queued, and the KV cache pool.
+    var health: JSONValue {
+        let kv = engine.cache.stats
+        func n(_ v: Int) -> JSONValue { .int(Int64(v)) }
+        var fields: [(String, JSONValue)] = [
+            ("status", "ok"), ("running", n(engine.running)), ("queued", n(engine.queued)), ("parallel", n(engine.parallel)),
+            ("kv_cache", .object([("entries", n(kv.entries)), ("in_use", n(kv.inUse)), ("bytes", n(kv.bytes)),
+                                  ("budget", n(kv.budget)), ("hits", n(kv.hits)), ("copies", n(kv.copies)),
+                                  ("evictions", n(kv.evictions))])),
+        ]
+        if let d = engine.disk {
+            fields.append(("prompt_cache", .object([("directory", .string(d.directory)), ("bytes", n(d.diskBytes)),
+                                                    ("budget", n(d.budgetBytes))])))
+        }
+        return .object(fields)
     }
 
     var modelCard: JSONValue {

@@ -20,12 +20,17 @@ struct Bench: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Benchmark a vision model on this image (PNG/JPEG) instead of random prompt ids.",
                                discussion: "Times image decode+tiling, the vision encoder (per tile and per image) and time to first token for the chat prompt \"<image>Describe this image.\"; --prompt-tokens is ignored."))
     var image: String?
+    @Option(help: ArgumentHelp("Decode this many sequences together (continuous batching, as smol serve --parallel) and report the aggregate rate.",
+                               discussion: "Each sequence gets its own --prompt-tokens prompt; tg is the tokens of all sequences over the time from the first to the last generated token."))
+    var batch = 1
 
     func run() async throws {
         let t0 = Date()
         let m = try modelOptions.load(verbose: false)
         let load = Date().timeIntervalSince(t0)
         if let image { return try runImage(m, path: image, load: load) }
+        guard batch >= 1 else { throw CLIError("--batch must be at least 1") }
+        if batch > 1 { return try runBatch(m, load: load) }
         let vocab = m.config.vocabSize
         // Deterministic pseudo-random prompt ids (no tokenizer dependence).
         var x: UInt64 = 12345
@@ -58,6 +63,50 @@ struct Bench: AsyncParsableCommand {
             print(String(format: "load %.2f s | pp%d %.1f tok/s | tg%d %.2f tok/s | TTFT %.3f s | peak RSS %.0f MB (weights %.0f MB)",
                          load, promptTokens, median(prefill), genTokens, median(decode), median(ttft),
                          Double(peakRSSBytes()) / 1e6, Double(m.model.weights.totalBytes) / 1e6))
+        }
+    }
+
+    /// `batch` sequences with different prompts decoded together; medians of the repeats.
+    func runBatch(_ m: SmolModel, load: Double) throws {
+        let vocab = m.config.vocabSize
+        var rates: [Double] = []
+        for _ in 0..<max(1, repeats) {
+            let gen = BatchGenerator(model: m.model)
+            var seqs: [GenerationSequence] = []
+            var first: Date? = nil
+            for b in 0..<batch {
+                var x = UInt64(12345 + b)
+                let ids = (0..<promptTokens).map { _ -> Int in
+                    x = x &* 6364136223846793005 &+ 1442695040888963407
+                    return Int((x >> 33) % UInt64(vocab))
+                }
+                var req = GenerationRequest(promptIds: ids, maxTokens: genTokens, sampling: SamplingParameters(), eosTokenIds: [])
+                req.ignoreEOS = true
+                let s = try GenerationSequence(req, cache: m.model.makeCache(capacity: promptTokens + genTokens + 1), model: m.model,
+                                               tokenizer: nil)
+                seqs.append(s)
+                gen.add(s)
+            }
+            // Prefill every prompt first, so that the timed steps are decode steps of all sequences.
+            while gen.sequences.contains(where: { $0.phase == .prefill }) { _ = gen.step() }
+            let before = seqs.reduce(0) { $0 + $1.summary.tokens.count }
+            first = Date()
+            for (_, e) in gen.runToEnd() { if let e { throw e } }
+            let after = seqs.reduce(0) { $0 + $1.summary.tokens.count }
+            rates.append(Double(after - before) / Date().timeIntervalSince(first!))
+        }
+        let rate = rates.sorted()[rates.count / 2]
+        let result: [String: Any] = [
+            "model": m.directory, "threads": m.model.threads, "prompt_tokens": promptTokens, "gen_tokens": genTokens, "batch": batch,
+            "load_seconds": load, "decode_tokens_per_second": rate, "decode_tokens_per_second_per_sequence": rate / Double(batch),
+            "peak_rss_bytes": peakRSSBytes(), "weights_bytes": m.model.weights.totalBytes,
+        ].merging(kernelFields(m)) { a, _ in a }
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(KernelInfo.describe(precision: m.model.precision))
+            print(String(format: "load %.2f s | batch %d, pp%d each | tg%d %.2f tok/s aggregate (%.2f per sequence) | peak RSS %.0f MB",
+                         load, batch, promptTokens, genTokens, rate, rate / Double(batch), Double(peakRSSBytes()) / 1e6))
         }
     }
 

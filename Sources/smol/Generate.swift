@@ -60,7 +60,7 @@ struct Generate: AsyncParsableCommand {
         let cache = m.model.makeCache(capacity: context ?? min(m.config.maxPositionEmbeddings, 8192))
         let disk = try promptCache.map { try m.diskPromptCache(directory: $0, budgetBytes: 10 << 30) }
         if let disk {
-            let n = disk.load(prompt: req.promptIds, limit: GenerationSequence.reusableLimit(req), into: cache)
+            let n = disk.load(prompt: GenerationSequence.cacheKeys(req), limit: GenerationSequence.reusableLimit(req), into: cache)
             if verbose { printErr("prompt cache: \(n) of \(req.promptIds.count) prompt tokens read from \(disk.directory)") }
         }
         let out = FileHandle.standardOutput

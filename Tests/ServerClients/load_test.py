@@ -64,6 +64,7 @@ class Shared:
     completed: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     rss_warm: Optional[int] = None
+    kv_warm: int = 0
     warm_at: int = 0
     pid: Optional[int] = None
 
@@ -81,13 +82,29 @@ def read_rss_kb(pid: Optional[int]) -> Optional[int]:
     return None
 
 
+# --mix: what each request of a client is, in turn. "stream": a streamed chat; "plain": not
+# streamed; "cancel": streamed, dropped after its first token; "bad": an invalid field (must be a
+# 400, never a 5xx); "shared": a streamed chat behind a long system prompt every client shares
+# (the prefix cache copies it between conversations).
+KINDS = ("stream", "plain", "cancel", "bad", "shared")
+SHARED_SYSTEM = "You are a helpful assistant for a team of engineers. " + " ".join(
+    f"Guideline {i}: keep answers short, concrete and polite." for i in range(40))
+
+
 def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Optional[str], client: int,
-                seq: int, timeout: float) -> Result:
+                seq: int, timeout: float, kind: str = "stream") -> Result:
     res = Result(client, seq)
     prompt = f"{PROMPTS[(client + seq) % len(PROMPTS)]} (request {client}-{seq})"
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": prompt}],
-                       "max_tokens": max_tokens, "temperature": 0.7, "seed": client * 1000 + seq,
-                       "stream": True, "stream_options": {"include_usage": True}}).encode()
+    messages = [{"role": "user", "content": prompt}]
+    if kind == "shared":
+        messages.insert(0, {"role": "system", "content": SHARED_SYSTEM})
+    req = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.7,
+           "seed": client * 1000 + seq, "stream": kind != "plain", "stream_options": {"include_usage": True}}
+    if kind == "plain":
+        del req["stream_options"]
+    if kind == "bad":
+        req["temperature"] = 7.5
+    body = json.dumps(req).encode()
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
@@ -97,6 +114,26 @@ def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Opti
         conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
         resp = conn.getresponse()
         res.status = resp.status
+        if kind == "bad":
+            payload = resp.read()
+            if resp.status == 400 and b"temperature" in payload:
+                res.ok = True
+            else:
+                res.error = f"bad request: expected 400 naming temperature, got {resp.status} {payload[:200]!r}"
+            return res
+        if kind == "plain":
+            payload = resp.read()
+            if resp.status != 200:
+                res.error = f"HTTP {resp.status}: {payload[:300]!r}"
+                return res
+            b = json.loads(payload)
+            res.finish_reason = b["choices"][0]["finish_reason"]
+            res.completion_tokens = int(b["usage"]["completion_tokens"])
+            res.done = res.usage_seen = True
+            res.ok = res.completion_tokens <= max_tokens and res.finish_reason is not None
+            if not res.ok:
+                res.error = f"plain reply: {payload[:200]!r}"
+            return res
         if resp.status != 200:
             res.error = f"HTTP {resp.status}: {resp.read()[:300]!r}"
             return res
@@ -127,6 +164,10 @@ def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Opti
                 d = ch.get("delta") or {}
                 if res.ttft is None and (d.get("content") or d.get("reasoning_content") or d.get("tool_calls")):
                     res.ttft = time.monotonic() - t0
+                    if kind == "cancel":
+                        # Drop the stream mid-generation: the server must stop it and carry on.
+                        res.ok, res.finish_reason = True, "cancelled"
+                        return res
                 if ch.get("finish_reason"):
                     res.finish_reason = ch["finish_reason"]
             if chunk.get("usage"):
@@ -157,6 +198,18 @@ def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Opti
         conn.close()
 
 
+def kv_bytes(host, port, headers) -> int:
+    """Bytes the server's KV cache pool holds (GET /health), 0 if it does not say."""
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=30)
+        c.request("GET", "/health", headers=headers)
+        h = json.loads(c.getresponse().read())
+        c.close()
+        return int((h.get("kv_cache") or {}).get("bytes", 0))
+    except Exception:  # noqa: BLE001
+        return 0
+
+
 def pct(values: List[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -185,9 +238,19 @@ def main(argv=None) -> int:
     ap.add_argument("--rss-growth-limit", type=float, default=0.10,
                     help="max relative VmRSS growth from warm-up to end (default 0.10)")
     ap.add_argument("--no-rss-check", action="store_true")
+    ap.add_argument("--mix", default="stream",
+                    help=f"comma-separated request kinds each client cycles through: {', '.join(KINDS)} "
+                         "(default stream; a soak: stream,plain,cancel,bad,shared)")
+    ap.add_argument("--duration", type=float, default=0,
+                    help="run for this many seconds (each client keeps sending) instead of --requests each")
     args = ap.parse_args(argv)
     if args.clients < 1 or args.requests < 1:
         ap.error("--clients and --requests must be >= 1")
+    args.kinds = [k.strip() for k in args.mix.split(",") if k.strip()]
+    if not args.kinds or any(k not in KINDS for k in args.kinds):
+        ap.error(f"--mix takes kinds from {', '.join(KINDS)}")
+    if args.duration > 0:
+        args.deadline = max(args.deadline, args.duration + 600)
 
     server = None
     if args.base_url:
@@ -236,24 +299,31 @@ def run(args, host, port, pid, server) -> int:
         model = json.loads(body)["data"][0]["id"]
 
     total_requests = args.clients * args.requests
-    shared = Shared(pid=pid, warm_at=max(1, total_requests // 10))
+    # A timed soak warms up for its first minute (or tenth).
+    shared = Shared(pid=pid, warm_at=max(1, total_requests // 10 if not args.duration else args.clients * 4))
     rss_before = read_rss_kb(pid)
     results: List[Result] = []
     results_lock = threading.Lock()
     deadline = time.monotonic() + args.deadline
     stop = threading.Event()
 
+    t_end = time.monotonic() + args.duration if args.duration > 0 else None
+
     def client_loop(ci: int):
-        for seq in range(args.requests):
+        seq = 0
+        while (seq < args.requests) if t_end is None else (time.monotonic() < t_end):
             if stop.is_set() or time.monotonic() > deadline:
                 return
-            res = one_request(host, port, model, args.max_tokens, args.api_key, ci, seq, args.timeout)
+            kind = args.kinds[(ci + seq) % len(args.kinds)]
+            res = one_request(host, port, model, args.max_tokens, args.api_key, ci, seq, args.timeout, kind)
+            seq += 1
             with results_lock:
                 results.append(res)
             with shared.lock:
                 shared.completed += 1
                 if shared.completed == shared.warm_at:
                     shared.rss_warm = read_rss_kb(pid)
+                    shared.kv_warm = kv_bytes(host, port, headers)
             if res.status >= 500:
                 stop.set()      # a 5xx is a failure; no point hammering a broken server
 
@@ -290,7 +360,26 @@ def run(args, host, port, pid, server) -> int:
         finish[r.finish_reason] = finish.get(r.finish_reason, 0) + 1
     print(f"finish reasons: {finish}")
 
+    if args.duration > 0:
+        total_requests = len(results)
+    print(f"mix: {', '.join(args.kinds)}")
     failures = []
+    # The KV pool is back within its budget with nothing running.
+    time.sleep(1.0)
+    try:
+        c = http.client.HTTPConnection(host, port, timeout=30)
+        c.request("GET", "/health", headers=headers)
+        health = json.loads(c.getresponse().read())
+        c.close()
+        kv = health.get("kv_cache") or {}
+        print(f"KV cache: {kv}")
+        if kv:
+            if kv.get("in_use", 0) != 0:
+                failures.append(f"{kv['in_use']} KV caches still in use with no request running")
+            if kv.get("bytes", 0) > kv.get("budget", 0) and kv.get("entries", 0) > 1:
+                failures.append(f"KV cache holds {kv['bytes']} bytes, over its budget {kv['budget']}")
+    except Exception as e:  # noqa: BLE001
+        failures.append(f"GET /health failed at the end: {e}")
     if timed_out or len(results) < total_requests:
         failures.append(f"only {len(results)} of {total_requests} requests finished within --deadline")
     if five:
@@ -311,10 +400,13 @@ def run(args, host, port, pid, server) -> int:
         if rss_end is None:
             failures.append("server process gone at the end (VmRSS unreadable)")
         elif shared.rss_warm and not args.no_rss_check:
-            growth = (rss_end - shared.rss_warm) / shared.rss_warm
+            # Conversations kept in the KV cache pool (under its budget) are not a leak: count
+            # the growth of everything else.
+            kv_growth_kb = (kv_bytes(host, port, headers) - shared.kv_warm) // 1024
+            growth = (rss_end - kv_growth_kb - shared.rss_warm) / shared.rss_warm
             verdict = "flat" if growth < args.rss_growth_limit else "GROWING"
-            print(f"VmRSS growth after warm-up: {growth * 100:+.1f}% ({verdict}, limit "
-                  f"{args.rss_growth_limit * 100:.0f}%)")
+            print(f"VmRSS growth after warm-up, less {kv_growth_kb / 1024:.1f} MiB more kept KV: {growth * 100:+.1f}% "
+                  f"({verdict}, limit {args.rss_growth_limit * 100:.0f}%)")
             if growth >= args.rss_growth_limit:
                 failures.append(f"VmRSS grew {growth * 100:.1f}% after warm-up")
     else:

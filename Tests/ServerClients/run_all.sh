@@ -4,7 +4,8 @@
 #   SMOL_BIN=/path/to/smol SMOL_MODEL=/models/smollm2 SMOL_TOOL_MODEL=/fixtures/smollm3-tool ./run_all.sh
 #
 # PYTHON      interpreter with requirements-server-tests.txt installed (default: ./venv or ../venv, else python3)
-# LOAD_CLIENTS / LOAD_REQUESTS   load-test size (default 4 x 5)
+# LOAD_CLIENTS / LOAD_REQUESTS   load-test size (default 4 x 5); LOAD_MIX request kinds (see load_test.py);
+# LOAD_DURATION   seconds of a timed soak instead of a request count
 # Exit code: 0 only if every suite and the load test passed.
 set -u
 cd "$(dirname "$0")"
@@ -36,7 +37,7 @@ echo "=== unittest suites ==="
 "$PYTHON" run_unittests.py || rc=1
 
 echo "=== load test ==="
-"$PYTHON" load_test.py --clients "${LOAD_CLIENTS:-4}" --requests "${LOAD_REQUESTS:-5}" || rc=1
+"$PYTHON" load_test.py --clients "${LOAD_CLIENTS:-4}" --requests "${LOAD_REQUESTS:-5}" --mix "${LOAD_MIX:-stream,plain,cancel,bad,shared}" ${LOAD_DURATION:+--duration "$LOAD_DURATION"} || rc=1
 
 if [ "$rc" -eq 0 ]; then echo "run_all: PASSED"; else echo "run_all: FAILED"; fi
 exit "$rc"

@@ -325,6 +325,38 @@ class OpenAIDefaultModelTest(OpenAIBase):
         self.assertEqual(results, [expected] * 4)
 
 
+    def test_interleaved_conversations_hit_their_own_cache(self):
+        """A main agent and a sub-agent, streamed at the same time through the client: the main
+        agent's next turn reuses its whole previous prompt (usage.prompt_tokens_details)."""
+        main = [{"role": "system", "content": "You are the main agent. Plan the work step by step and delegate."},
+                {"role": "user", "content": "Add a --verbose flag to the CLI."}]
+        sub = [{"role": "system", "content": "You are an explore sub-agent. Read code, change nothing."},
+               {"role": "user", "content": "Where are the CLI arguments parsed?"}]
+        first = self.client.chat.completions.create(model=self.model_id, messages=main, max_tokens=8, temperature=0)
+        out, errors = {}, []
+
+        def run(name, msgs):
+            try:
+                c = openai.OpenAI(base_url=self.server.openai_base_url, api_key="unused", max_retries=0, timeout=120)
+                chunks = list(c.chat.completions.create(model=self.model_id, messages=msgs, max_tokens=8, temperature=0,
+                                                        stream=True, stream_options={"include_usage": True}))
+                out[name] = [ch.usage for ch in chunks if ch.usage][-1]
+                c.close()
+            except Exception as e:  # pragma: no cover
+                errors.append(repr(e))
+        main2 = main + [{"role": "assistant", "content": first.choices[0].message.content},
+                        {"role": "user", "content": "Go on."}]
+        ts = [threading.Thread(target=run, args=("sub", sub)), threading.Thread(target=run, args=("main", main2))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(180)
+        self.assertFalse(errors, errors)
+        cached = out["main"].prompt_tokens_details.cached_tokens
+        self.assertGreaterEqual(cached, first.usage.prompt_tokens - 1, (first.usage, out))
+        self.assertLess(cached, out["main"].prompt_tokens)
+
+
 # ============================================================================
 # Tool / thinking model (scripted SmolLM3 fixture)
 # ============================================================================

@@ -216,3 +216,37 @@ enum ProcessorTestsDigest {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
+
+/// A cached prompt is reused past an image only for the same image (cache keys carry the image content).
+@Suite(.serialized) struct ImagePrefixCacheTests {
+    @Test func sameImageIsReusedAnotherImageIsNot() throws {
+        let m = try VisionLanguageTests.loaded.get("smolvlm-256m-shape")
+        let vision = try #require(m.vision)
+        let prompt = try #require(m.prompt)
+        let dir = FixturePaths.repoRoot + "/Tests/Fixtures/vision/images/"
+        let a = try ImageDecoder.load(path: dir + "rgb_64x48.jpg").image
+        let b = try ImageDecoder.load(path: dir + "rgb_33x17.png").image
+        let text = try prompt.render([ChatMessage(role: "user", parts: [.image(path: "x"), .text("What is in the picture?")])])
+        func request(_ img: RGBImage) throws -> GenerationRequest {
+            let (ids, features, _, _) = try vision.prepare(prompt: text, images: [img], videos: [])
+            var r = GenerationRequest(promptIds: ids, maxTokens: 6, sampling: SamplingParameters(), eosTokenIds: [])
+            r.ignoreEOS = true
+            r.imageFeatures = features
+            return r
+        }
+        let ra = try request(a), rb = try request(b)
+        let firstImage = try #require(ra.promptIds.firstIndex(of: vision.config.imageTokenId))
+        let coldA = try m.generator.run(ra, cache: m.model.makeCache(capacity: 4096))
+        let coldB = try m.generator.run(rb, cache: m.model.makeCache(capacity: 4096))
+        let cache = m.model.makeCache(capacity: 4096)
+        _ = try m.generator.run(ra, cache: cache)
+        let warmA = try m.generator.run(ra, cache: cache)
+        #expect(warmA.cachedPromptTokens == ra.promptIds.count - 1)
+        #expect(warmA.tokens == coldA.tokens)
+        let thenB = try m.generator.run(rb, cache: cache)
+        #expect(thenB.cachedPromptTokens == firstImage)
+        #expect(thenB.tokens == coldB.tokens)
+        // Nothing from the image on goes to disk.
+        #expect(savablePositions(cache, imageTokenId: vision.config.imageTokenId) == firstImage)
+    }
+}

@@ -243,11 +243,12 @@ extension SmolModel {
     }
 }
 
-/// How much of a cache may be written to disk: positions before the first image token (their
-/// KV depends on the image, which the tokens do not name).
+/// How much of a cache may be written to disk: positions before the first image (blocks name
+/// tokens; image positions carry content keys, see GenerationSequence.keys, which the files do
+/// not hold).
 public func savablePositions(_ cache: KVCache, imageTokenId: Int?) -> Int {
-    guard let id = imageTokenId, let first = cache.tokens.firstIndex(of: id) else { return cache.count }
-    return first
+    let first = cache.tokens.firstIndex { $0 < 0 || $0 == imageTokenId } ?? cache.count
+    return min(first, cache.count)
 }
 
 public struct DiskCacheError: Error, CustomStringConvertible {
@@ -262,6 +263,15 @@ struct Hash64 {
     init(seed: UInt64) { state = 0xcbf2_9ce4_8422_2325 ^ seed }
     mutating func add(_ bytes: [UInt8]) {
         for b in bytes { state = (state ^ UInt64(b)) &* 0x100_0000_01b3 }
+        add(UInt64(bytes.count))
+    }
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        while i + 8 <= bytes.count {
+            add(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            i += 8
+        }
+        while i < bytes.count { state = (state ^ UInt64(bytes[i])) &* 0x100_0000_01b3; i += 1 }
         add(UInt64(bytes.count))
     }
     mutating func add(_ v: UInt64) {

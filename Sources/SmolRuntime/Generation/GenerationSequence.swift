@@ -41,12 +41,18 @@ public final class GenerationSequence: @unchecked Sendable {
     private var t0 = Date()
     private var tDecode = Date()
 
+    /// The prompt as the cache keys it: token ids, except that each image placeholder carries a key
+    /// of its image feature row (negative, never a token id). A cached prefix then extends past
+    /// an image only when it is the same image; image tokens alone look alike whatever the image.
+    public let keys: [Int]
+    /// Where `fresh` starts in the prompt.
+    private let freshStart: Int
+
     /// Validates the request, encodes image tiles if the request has them (on this thread), and
-    /// keeps what `cache` already holds of the prompt: only the rest is prefilled. At least one
-    /// prompt token always runs, and a cached prefix never extends past the first image token
-    /// (image tokens look alike whatever the image).
+    /// keeps what `cache` already holds of the prompt (matched by `keys`): only the rest is
+    /// prefilled. At least one prompt token always runs.
     public init(_ request: GenerationRequest, cache: KVCache, model: LanguageModel, tokenizer: TextTokenizer?,
-                onToken: @escaping (Int, String) -> Bool = { _, _ in true }) throws {
+                imageEncodeSeconds: Double = 0, onToken: @escaping (Int, String) -> Bool = { _, _ in true }) throws {
         try request.sampling.validate()
         guard !request.promptIds.isEmpty else { throw GenerationError.emptyPrompt }
         guard request.maxTokens >= 0 else { throw GenerationError.invalidParameter(field: "max_tokens", reason: "must be >= 0") }
@@ -55,16 +61,15 @@ public final class GenerationSequence: @unchecked Sendable {
         }
         var req = request
         var summary = GenerationSummary()
-        if req.imageFeatures == nil && !req.imageTiles.isEmpty {
-            guard let vision = req.vision else { throw ModelError.imagesNotSupported(modelType: model.config.modelType) }
-            let t = Date()
-            req.imageFeatures = try vision.features(tiles: req.imageTiles)
-            summary.imageEncodeSeconds = Date().timeIntervalSince(t)
-        }
+        summary.imageEncodeSeconds = try Self.encodeImages(&req, model: model) + imageEncodeSeconds
         summary.promptTokens = req.promptIds.count
-        let reuse = min(cache.commonPrefix(with: req.promptIds), Self.reusableLimit(req))
+        let keys = Self.cacheKeys(req)
+        let reuse = min(cache.commonPrefix(with: keys), Self.reusableLimit(req))
         cache.truncate(to: reuse)
         summary.cachedPromptTokens = reuse
+        if let f = req.imageFeatures { featuresUsed = req.promptIds[..<reuse].reduce(0) { $0 + ($1 == f.tokenId ? 1 : 0) } }
+        self.keys = keys
+        freshStart = reuse
         self.request = req
         self.cache = cache
         self.onToken = onToken
@@ -82,13 +87,43 @@ public final class GenerationSequence: @unchecked Sendable {
         if prefillRemaining == 0 { enterDecode() }
     }
 
-    /// How much of a cached prompt may be reused: all but the last token, and nothing from the
-    /// first image token on.
+    /// Encodes the request's image tiles into feature rows if it has tiles and no features yet
+    /// (engines do it before choosing a cache: the keys need the features). Returns the seconds.
+    public static func encodeImages(_ req: inout GenerationRequest, model: LanguageModel) throws -> Double {
+        guard req.imageFeatures == nil && !req.imageTiles.isEmpty else { return 0 }
+        guard let vision = req.vision else { throw ModelError.imagesNotSupported(modelType: model.config.modelType) }
+        let t = Date()
+        req.imageFeatures = try vision.features(tiles: req.imageTiles)
+        req.imageTiles = []
+        return Date().timeIntervalSince(t)
+    }
+
+    /// See `keys`. Image tiles must have been encoded (`encodeImages`); until then the image
+    /// positions get keys no cache holds.
+    public static func cacheKeys(_ req: GenerationRequest) -> [Int] {
+        guard let f = req.imageFeatures ?? (req.imageTiles.isEmpty ? nil : ImageFeatures(tokenId: req.vision?.config.imageTokenId ?? -1, hidden: 1, rows: [])) else {
+            return req.promptIds
+        }
+        var keys = req.promptIds, row = 0
+        f.rows.withUnsafeBufferPointer { rows in
+            for (i, id) in req.promptIds.enumerated() where id == f.tokenId {
+                if (row + 1) * f.hidden <= rows.count {
+                    var h = Hash64(seed: 0x1A6E)
+                    h.add(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(rows)[(row * f.hidden * 4)..<((row + 1) * f.hidden * 4)]))
+                    keys[i] = -1 - Int(h.value >> 2)
+                } else {
+                    keys[i] = Int.min + i  // not encoded yet: matches nothing cached
+                }
+                row += 1
+            }
+        }
+        return keys
+    }
+
+    /// How much of a cached prompt may be reused: all but the last token (whose logits choose
+    /// the first new token).
     public static func reusableLimit(_ req: GenerationRequest) -> Int {
-        var limit = req.promptIds.count - 1
-        let imageToken = req.imageFeatures?.tokenId ?? (req.imageTiles.isEmpty ? nil : req.vision?.config.imageTokenId)
-        if let id = imageToken, let first = req.promptIds.firstIndex(of: id) { limit = min(limit, first) }
-        return max(0, limit)
+        max(0, req.promptIds.count - 1)
     }
 
     /// Prompt tokens still to prefill in chunks (the last one runs as a decode row when it can).
@@ -112,6 +147,11 @@ public final class GenerationSequence: @unchecked Sendable {
             }
         }
         let logits = try model.forward(chunk, cache: cache, imageFeatures: features, eachPosition: nil)
+        if features != nil {
+            // The cache names image positions by their content, not by the placeholder id.
+            let start = freshStart + done
+            cache.tokens.replaceSubrange((cache.tokens.count - n)..., with: keys[start..<(start + n)])
+        }
         done += n
         if prefillRemaining == 0 {
             if lastRunsAlone { enterDecode() } else { try accept(logits) }

@@ -13,7 +13,9 @@ import Foundation
 /// - idle caches are evicted least recently used first when the total would pass the budget.
 ///
 /// Caches are contiguous per conversation (what the attention kernels read), so a prefix shared
-/// by two live conversations is held twice; the copy costs a memcpy, not a prefill.
+/// by two live conversations is held twice; the copy costs a memcpy, not a prefill. A prefix may
+/// also be copied from a cache in use, so `acquire` must not run while a forward pass writes to
+/// one (the server calls both from its engine thread).
 public final class PrefixCache: @unchecked Sendable {
     public struct Stats: Sendable, Equatable {
         public var entries = 0
@@ -72,7 +74,13 @@ public final class PrefixCache: @unchecked Sendable {
                 return Lease(cache: entry, reused: bestLen)
             }
         }
-        let source = best >= 0 ? idle[best].cache : nil
+        var source = best >= 0 ? idle[best].cache : nil
+        // A cache in use may share more (a sub-agent's sibling still running): its positions
+        // below its count are final, so they can be copied.
+        for c in busy.values {
+            let n = min(c.commonPrefix(with: prompt), limit)
+            if n > bestLen { source = c; bestLen = n }
+        }
         if let i = idle.firstIndex(where: { $0.cache === source }) { idle[i].lastUse = clock }
         let fresh = newCache(expected: prompt.count)
         if let source {
