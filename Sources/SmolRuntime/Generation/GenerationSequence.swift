@@ -134,7 +134,9 @@ public final class GenerationSequence: @unchecked Sendable {
     /// Prefills up to `limit` more prompt tokens. When that was the last of the prompt (an image
     /// token last), the logits it returns choose the first token.
     public func prefill(model: LanguageModel, limit: Int) throws {
-        precondition(phase == .prefill && prefillRemaining > 0)
+        guard phase == .prefill && prefillRemaining > 0 else {
+            throw GenerationError.invalidParameter(field: "sequence", reason: "prefill called with no prompt left to prefill")
+        }
         let n = min(limit, prefillRemaining)
         let chunk = Array(fresh[done..<(done + n)])
         var features: ImageFeatures? = nil
@@ -166,7 +168,9 @@ public final class GenerationSequence: @unchecked Sendable {
     /// Takes the logits that `pendingToken` produced: samples, checks eos and stop strings, and
     /// reports the token. Afterwards the sequence either has a new pending token or is finished.
     public func accept(_ logits: UnsafeBufferPointer<Float>) throws {
-        precondition(phase != .finished)
+        guard phase != .finished else {
+            throw GenerationError.invalidParameter(field: "sequence", reason: "accept called on a finished sequence")
+        }
         if phase == .prefill || (phase == .decode && produced == 0) {
             summary.prefillSeconds = Date().timeIntervalSince(t0)
         }

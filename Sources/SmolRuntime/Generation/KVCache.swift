@@ -68,8 +68,9 @@ public final class KVCache: @unchecked Sendable {
     /// Memory the filled positions have touched.
     public var residentBytes: Int { highWater * bytesPerPosition }
 
-    /// Makes this cache hold the first `length` positions of `other` (same shape and type).
-    public func copyPrefix(of other: KVCache, length: Int) {
+    /// Makes this cache hold the first `length` positions of `other` (same shape and type: the
+    /// prefix cache only pairs caches of one model).
+    func copyPrefix(of other: KVCache, length: Int) {
         precondition(other.layers == layers && other.kvHeads == kvHeads && other.headDim == headDim && other.type == type)
         let n = min(length, other.count, capacity)
         let rowBytes = headDim * type.elementSize

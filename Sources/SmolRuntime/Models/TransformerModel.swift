@@ -187,12 +187,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             attnScratch = Buffer(ctx.threads * perThread)
         }
         for (l, lw) in w.layers.enumerated() {
-            lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            qkvGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            if c.useRope[l] {
-                smol_rope(q.p, n, c.numHeads, c.headDim, cosT.p, sinT.p)
-                smol_rope(k.p, n, c.numKVHeads, c.headDim, cosT.p, sinT.p)
-            }
+            startLayer(l, lw, n: n, staging: staging)
             cache.store(layer: l, start: pos0, n: n, k: k.p, v: v.p)
             if n >= Self.blasAttentionMin {
                 smol_attention_prefill(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), cache.type.dtype, attn.p, n, pos0,
@@ -201,13 +196,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 smol_attention(ctx.pool, q.p, cache.keys(layer: l), cache.values(layer: l), cache.type.dtype, attn.p, n, pos0,
                                c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale, attnScratch.p)
             }
-            oGroups[l].run(ctx, x: attn.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            smol_add_inplace(x.p, proj.p, n * h)
-            lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            gateUpGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            smol_silu_mul(ctx.pool, gate.p, up.p, n * c.intermediateSize)
-            downGroups[l].run(ctx, x: gate.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            smol_add_inplace(x.p, proj.p, n * h)
+            finishLayer(l, lw, n: n, staging: staging)
         }
         cache.count = pos0 + n
         cache.tokens.append(contentsOf: tokens)
@@ -262,25 +251,14 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         let scale = 1 / Float(c.headDim).squareRoot()
         for (l, lw) in w.layers.enumerated() {
-            lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            qkvGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            if c.useRope[l] {
-                smol_rope(q.p, n, c.numHeads, c.headDim, cosT.p, sinT.p)
-                smol_rope(k.p, n, c.numKVHeads, c.headDim, cosT.p, sinT.p)
-            }
+            startLayer(l, lw, n: n, staging: staging)
             for (t, (_, cache)) in seqs.enumerated() {
                 cache.store(layer: l, start: cache.count, n: 1, k: k.p + t * kvd, v: v.p + t * kvd)
                 smol_attention(ctx.pool, q.p + t * qd, cache.keys(layer: l), cache.values(layer: l), cache.type.dtype,
                                attn.p + t * qd, 1, cache.count, c.numHeads, c.numKVHeads, c.headDim, cache.capacity, scale,
                                attnScratch.p)
             }
-            oGroups[l].run(ctx, x: attn.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            smol_add_inplace(x.p, proj.p, n * h)
-            lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
-            gateUpGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            smol_silu_mul(ctx.pool, gate.p, up.p, n * c.intermediateSize)
-            downGroups[l].run(ctx, x: gate.p, n: n, scratch: convert.p, scratchPerThread: staging)
-            smol_add_inplace(x.p, proj.p, n * h)
+            finishLayer(l, lw, n: n, staging: staging)
         }
         for (id, cache) in seqs {
             cache.count += 1
@@ -288,6 +266,29 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         w.finalNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
         lmHeadGroup.run(ctx, x: xn.p, n: n)
+    }
+
+    /// Layer l up to attention, for n rows of x: norm, q/k/v, RoPE (cosT/sinT filled per row).
+    private func startLayer(_ l: Int, _ lw: LayerWeights, n: Int, staging: Int) {
+        let c = config
+        lw.inputNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, c.hiddenSize, c.rmsNormEps) }
+        qkvGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
+        if c.useRope[l] {
+            smol_rope(q.p, n, c.numHeads, c.headDim, cosT.p, sinT.p)
+            smol_rope(k.p, n, c.numKVHeads, c.headDim, cosT.p, sinT.p)
+        }
+    }
+
+    /// Layer l after attention (attn holds its output): o projection, residual, MLP, residual.
+    private func finishLayer(_ l: Int, _ lw: LayerWeights, n: Int, staging: Int) {
+        let c = config, h = c.hiddenSize
+        oGroups[l].run(ctx, x: attn.p, n: n, scratch: convert.p, scratchPerThread: staging)
+        smol_add_inplace(x.p, proj.p, n * h)
+        lw.postNorm.withUnsafeBufferPointer { smol_rmsnorm(ctx.pool, x.p, $0.baseAddress, xn.p, n, h, c.rmsNormEps) }
+        gateUpGroups[l].run(ctx, x: xn.p, n: n, scratch: convert.p, scratchPerThread: staging)
+        smol_silu_mul(ctx.pool, gate.p, up.p, n * c.intermediateSize)
+        downGroups[l].run(ctx, x: gate.p, n: n, scratch: convert.p, scratchPerThread: staging)
+        smol_add_inplace(x.p, proj.p, n * h)
     }
 
     /// Sequences per batched decode pass: the small-batch kernels (one weight read for all rows,
