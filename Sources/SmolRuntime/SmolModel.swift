@@ -2,6 +2,7 @@ import Foundation
 @_exported import enum SmolKernels.ComputePrecision
 import SmolKernels
 import SmolTokenizers
+import SmolTemplates
 import SmolWeights
 
 /// A loaded model folder: config, memory-mapped weights, tokenizer and generation defaults.
@@ -31,15 +32,38 @@ public final class SmolModel: @unchecked Sendable {
     /// Steps reported while loading, for progress display.
     public enum LoadStep: Sendable { case config, weights(bytes: Int), tokenizer, done(seconds: Double) }
 
+    /// `directory` is a Hugging Face model folder, or a GGUF file (see GGUFModelSource).
     public init(directory: String, options: LoadOptions = .init(), progress: (LoadStep) -> Void = { _ in }) throws {
         let t0 = Date()
         try KernelInfo.validateEnvironment()
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw ConfigError.missingFile(directory + " (model folder)")
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
+            throw ConfigError.missingFile(directory + " (model folder or .gguf file)")
         }
         self.directory = directory
         progress(.config)
+        if !isDir.boolValue {
+            let source = try GGUFModelSource(path: directory)
+            config = try source.transformerConfig()
+            source.file.adviseWillNeed()
+            let weights = try source.weights(config: config, threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            progress(.weights(bytes: weights.totalBytes))
+            model = try TransformerModel(config: config, weights: weights, threads: options.threads, precision: options.precision,
+                                         kvType: options.kvType)
+            progress(.tokenizer)
+            tokenizer = try Tokenizer(json: source.tokenizerJSON())
+            vision = nil
+            defaults = try source.generationDefaults(config: config)
+            if let t = try source.chatTemplate {
+                prompt = PromptBuilder(template: try ChatTemplate(source: t), bosToken: try source.tokenString("tokenizer.ggml.bos_token_id"),
+                                       eosToken: try source.tokenString("tokenizer.ggml.eos_token_id"))
+            } else {
+                prompt = nil
+            }
+            loadSeconds = Date().timeIntervalSince(t0)
+            progress(.done(seconds: loadSeconds))
+            return
+        }
         config = try ModelLoader.loadConfig(directory: directory)
         let weights = try ModelWeights(directory: directory)
         weights.adviseWillNeed()

@@ -1,18 +1,35 @@
 import SmolJSON
 import Foundation
 
-/// All weights of a model folder: `model.safetensors`, or shards listed by
-/// `model.safetensors.index.json`. Every file is mapped, never copied.
+/// All weights of a model: `model.safetensors`, or shards listed by
+/// `model.safetensors.index.json`, mapped and never copied; or tensors prepared by another
+/// reader (a GGUF file's, under Hugging Face names) that own or view their memory.
 public final class ModelWeights: @unchecked Sendable {
+    /// The model folder, or the file the tensors came from.
     public let directory: String
     public let files: [SafeTensorsFile]
     private let location: [String: Int]  // tensor name -> index into files
+    private let prepared: [String: Tensor]
 
     public static let indexName = "model.safetensors.index.json"
     public static let singleName = "model.safetensors"
 
+    /// Tensors from another reader, by name. Each keeps its memory alive through its owner.
+    public init(source: String, tensors: [Tensor]) throws(WeightsError) {
+        directory = source
+        files = []
+        location = [:]
+        var map: [String: Tensor] = [:]
+        for t in tensors {
+            guard map[t.name] == nil else { throw .duplicateTensor(file: source, tensor: t.name) }
+            map[t.name] = t
+        }
+        prepared = map
+    }
+
     public init(directory: String) throws(WeightsError) {
         self.directory = directory
+        prepared = [:]
         let fm = FileManager.default
         let indexPath = directory + "/" + Self.indexName
         let singlePath = directory + "/" + Self.singleName
@@ -31,9 +48,10 @@ public final class ModelWeights: @unchecked Sendable {
         }
     }
 
-    public var names: [String] { Array(location.keys).sorted() }
+    public var names: [String] { (Array(location.keys) + Array(prepared.keys)).sorted() }
 
     public func tensor(_ name: String) -> Tensor? {
+        if let t = prepared[name] { return t }
         guard let i = location[name] else { return nil }
         return files[i].tensor(name)
     }
@@ -43,7 +61,9 @@ public final class ModelWeights: @unchecked Sendable {
         return t
     }
 
-    public var totalBytes: Int { files.reduce(0) { $0 + $1.tensors.values.reduce(0) { $0 + $1.byteCount } } }
+    public var totalBytes: Int {
+        files.reduce(0) { $0 + $1.tensors.values.reduce(0) { $0 + $1.byteCount } } + prepared.values.reduce(0) { $0 + $1.info.byteCount }
+    }
 
     public func adviseWillNeed() { files.forEach { $0.adviseWillNeed() } }
 

@@ -14,6 +14,14 @@ public struct TensorInfo: Sendable, Equatable {
     public let begin: Int
     public let byteCount: Int
     public var elementCount: Int { shape.reduce(1, *) }
+
+    public init(name: String, dtype: DType, shape: [Int], begin: Int, byteCount: Int) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.begin = begin
+        self.byteCount = byteCount
+    }
 }
 
 /// A memory-mapped safetensors file. Tensors are zero-copy views into the mapping, which

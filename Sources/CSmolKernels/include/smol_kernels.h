@@ -56,6 +56,23 @@ void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n);
 // dst (f32, or bf16 rounded to nearest even) = src, n values.
 void smol_store_row(const float *src, void *dst, smol_dtype dt, size_t n);
 
+// ---- GGUF block types ------------------------------------------------------------------
+// ggml type ids (GGUF tensor types) of the formats implemented here.
+enum {
+    SMOL_GGML_F32 = 0, SMOL_GGML_F16 = 1, SMOL_GGML_Q4_0 = 2, SMOL_GGML_Q4_1 = 3, SMOL_GGML_Q5_0 = 6,
+    SMOL_GGML_Q5_1 = 7, SMOL_GGML_Q8_0 = 8, SMOL_GGML_Q4_K = 12, SMOL_GGML_Q5_K = 13, SMOL_GGML_Q6_K = 14,
+    SMOL_GGML_IQ4_NL = 20, SMOL_GGML_BF16 = 30,
+};
+// Elements and bytes per block of a quantized type; 0 if the type is not implemented.
+int smol_quant_block(uint32_t type, int *block_size, int *block_bytes);
+// dst = dequantized n values of src (bit-identical to gguf.quants.dequantize). 0 on success,
+// -1 for a type not implemented, -2 when n is not a whole number of blocks.
+int smol_dequantize(uint32_t type, const void *src, float *dst, size_t n);
+// Rows of a GGUF matrix [rows, cols] (row_bytes each) to f32 or bf16 (rounded to nearest even)
+// in parallel; output row r is source row row_map[r] (NULL: r). scratch: pool size * cols floats.
+int smol_dequantize_rows(smol_pool *pool, uint32_t type, const void *src, size_t rows, size_t cols, size_t row_bytes,
+                         const int32_t *row_map, void *dst, smol_dtype out, float *scratch);
+
 // ---- Matrix-vector (decode) ----------------------------------------------------------
 // y[r] = sum_k W[r, k] * x[k] for r in [r0, r1); W row-major [rows, cols] in dtype dt.
 void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y,

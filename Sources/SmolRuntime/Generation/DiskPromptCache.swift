@@ -55,10 +55,15 @@ public final class DiskPromptCache: @unchecked Sendable {
         h.add(Array(settings.utf8))
         let fm = FileManager.default
         if let config = fm.contents(atPath: directory + "/config.json") { h.add(Array(config)) }
-        let files = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted()
-        for name in files {
-            h.add(Array(name.utf8))
-            guard let f = FileHandle(forReadingAtPath: directory + "/" + name) else { continue }
+        var isDir: ObjCBool = false
+        fm.fileExists(atPath: directory, isDirectory: &isDir)
+        // A folder's safetensors files, or the model file itself (GGUF).
+        let paths = isDir.boolValue
+            ? ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted().map { directory + "/" + $0 }
+            : [directory]
+        for path in paths {
+            h.add(Array(path.split(separator: "/").last.map(String.init)?.utf8 ?? "".utf8))
+            guard let f = FileHandle(forReadingAtPath: path) else { continue }
             defer { try? f.close() }
             let size = (try? f.seekToEnd()) ?? 0
             h.add(size)
