@@ -14,6 +14,9 @@ Writes Tests/Fixtures/gguf/:
   convert_hf_to_gguf.py writes them: tensor names mapped, q/k rows permuted for ggml's
   rotary layout (LlamaModel.permute), tied output dropped, a 256-token byte-level gpt2
   vocabulary (no merges). Quantized with gguf-py's reference quantizer (norms stay F32).
+* llama_tied_q8_0.reference.safetensors, smollm3_tied_q4_0.reference.safetensors — logits of
+  scripts/numpy_reference.py on the quantized files' dequantized weights (the exact target for
+  a runtime reading them; the F32 files use the transformers references of Tests/Fixtures/models).
 
 Written with gguf-py's own GGUFWriter, so that the reader is tested on files made by an
 independent writer. Needs only numpy and gguf (scripts/requirements-model.txt):
@@ -127,7 +130,7 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
     out = {}
-    dtypes = {"F32": np.float32, "F16": np.float16}
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
     for name, info in header.items():
         if name == "__metadata__":
             continue
@@ -227,6 +230,68 @@ def tiny_model(case: str, out_name: str, qtype: T) -> None:
     print(out_name, "from", case, qtype.name)
 
 
+def unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """Inverse of permute: ggml's interleaved rotary pairs -> HF rotate_half rows."""
+    return (w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:])
+            .swapaxes(1, 2)
+            .reshape(w.shape))
+
+
+def write_safetensors(path: Path, tensors: dict[str, np.ndarray]) -> None:
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a).tobytes()
+        dtype = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}[a.dtype]
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    path.write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def quantized_reference(gguf_name: str, case: str) -> None:
+    """Logits of the numpy reference model (scripts/numpy_reference.py) run on the GGUF's
+    dequantized weights (gguf.quants.dequantize, q/k rows un-permuted): what a runtime that
+    reads the GGUF exactly must produce, to float32 rounding."""
+    import sys
+    sys.path.insert(0, str(REPO / "scripts"))
+    from numpy_reference import LlamaNumpy
+
+    src = MODELS / case
+    cfg = json.loads((src / "config.json").read_text())
+    heads, kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    r = gguf.GGUFReader(str(OUT / gguf_name))
+    inverse = {v: k for k, v in HF_TO_GGUF.items()}
+    weights = {}
+    for t in r.tensors:
+        x = gguf.quants.dequantize(np.asarray(t.data), t.tensor_type).astype(np.float32)
+        x = x.reshape([int(d) for d in reversed(t.shape)]) if x.ndim != len(t.shape) else x
+        name = t.name
+        if name == "token_embd.weight":
+            hf = "model.embed_tokens.weight"
+        elif name == "output_norm.weight":
+            hf = "model.norm.weight"
+        elif name == "output.weight":
+            hf = "lm_head.weight"
+        else:
+            _, i, kind, _ = name.split(".")
+            hf = f"model.layers.{i}.{inverse[kind]}.weight"
+            if kind == "attn_q":
+                x = unpermute(x, heads)
+            elif kind == "attn_k":
+                x = unpermute(x, kv)
+        weights[hf] = x
+    model = LlamaNumpy(src, weights)
+    ref = read_safetensors(src / "reference.safetensors")
+    ids = [int(i) for i in ref["input_ids"].reshape(-1)]
+    logits = np.stack([model.forward([i]) for i in ids]).astype(np.float32)
+    against_float = float(np.abs(logits - ref["logits"].reshape(logits.shape)).max())
+    write_safetensors(OUT / gguf_name.replace(".gguf", ".reference.safetensors"),
+                      {"input_ids": np.asarray(ids, dtype=np.int64), "logits": logits})
+    print(f"{gguf_name}: numpy reference, max |diff| to the float model {against_float:.4g}")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     quant_fixtures()
@@ -234,6 +299,9 @@ def main() -> None:
     tiny_model("llama_tied_f32", "llama_tied_q8_0.gguf", T.Q8_0)
     tiny_model("smollm3_tied_f32", "smollm3_tied_f32.gguf", T.F32)
     tiny_model("smollm3_tied_f32", "smollm3_tied_q4_0.gguf", T.Q4_0)
+    # (The F32 files give 1.7e-5 against transformers this way: the numpy path is checked.)
+    for name, case in [("llama_tied_q8_0.gguf", "llama_tied_f32"), ("smollm3_tied_q4_0.gguf", "smollm3_tied_f32")]:
+        quantized_reference(name, case)
     (OUT / "versions.json").write_text(json.dumps(
         {"gguf": gguf.__version__ if hasattr(gguf, "__version__") else "see requirements-model.txt",
          "numpy": np.__version__}, indent=2) + "\n")

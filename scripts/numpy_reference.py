@@ -54,7 +54,7 @@ def load_safetensors(path: Path) -> dict[str, np.ndarray]:
 
 
 class LlamaNumpy:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, weights: dict[str, np.ndarray] | None = None):
         cfg = json.loads((folder / "config.json").read_text())
         self.cfg = cfg
         self.n_layers = cfg["num_hidden_layers"]
@@ -62,14 +62,16 @@ class LlamaNumpy:
         self.n_kv = cfg.get("num_key_value_heads", self.n_head)
         self.head_dim = cfg.get("head_dim", cfg["hidden_size"] // self.n_head)
         self.eps = cfg["rms_norm_eps"]
-        self.w = load_safetensors(folder / "model.safetensors")
+        self.w = weights if weights is not None else load_safetensors(folder / "model.safetensors")
         self.embed = self.w["model.embed_tokens.weight"]
         self.lm_head = (self.embed if cfg.get("tie_word_embeddings", False)
                         else self.w["lm_head.weight"])
-        theta = cfg.get("rope_theta", 10000.0)
+        theta = cfg.get("rope_theta", (cfg.get("rope_parameters") or {}).get("rope_theta", 10000.0))
         if cfg.get("rope_scaling"):
             raise NotImplementedError("rope_scaling is not implemented")
         # transformers' default RoPE: inv_freq over even dims, duplicated halves.
+        # SmolLM3's NoPE layers (no_rope_layers[i] == 0 skips RoPE in layer i).
+        self.use_rope = [bool(u) for u in cfg.get("no_rope_layers", [1] * self.n_layers)]
         self.inv_freq = 1.0 / (theta ** (np.arange(0, self.head_dim, 2, dtype=np.float32)
                                          / self.head_dim))
         self.reset()
@@ -107,7 +109,8 @@ class LlamaNumpy:
             q = (h @ self.w[p + "self_attn.q_proj.weight"].T).reshape(T, self.n_head, self.head_dim)
             k = (h @ self.w[p + "self_attn.k_proj.weight"].T).reshape(T, self.n_kv, self.head_dim)
             v = (h @ self.w[p + "self_attn.v_proj.weight"].T).reshape(T, self.n_kv, self.head_dim)
-            q, k = self.rope(q, positions), self.rope(k, positions)
+            if self.use_rope[i]:
+                q, k = self.rope(q, positions), self.rope(k, positions)
             if self.k_cache[i] is not None:
                 k = np.concatenate([self.k_cache[i], k], axis=0)
                 v = np.concatenate([self.v_cache[i], v], axis=0)

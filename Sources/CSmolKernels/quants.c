@@ -2,6 +2,7 @@
 // gguf.quants.dequantize (numpy, float32 arithmetic in the same order). FP contraction is
 // off: a fused multiply-add would round once where numpy rounds twice.
 #include "smol_kernels.h"
+#include "internal.h"
 #include <string.h>
 
 #pragma clang fp contract(off)
@@ -195,13 +196,17 @@ typedef struct {
     smol_dtype out;
     size_t rows;
     float *scratch;  // nth * cols floats
+    _Atomic size_t next;
 } deq_rows_ctx;
 
 static void deq_rows_task(void *arg, int ith, int nth) {
     deq_rows_ctx *c = (deq_rows_ctx *)arg;
-    const size_t r0 = c->rows * (size_t)ith / (size_t)nth, r1 = c->rows * (size_t)(ith + 1) / (size_t)nth;
+    (void)nth;
     float *tmp = c->scratch + (size_t)ith * c->cols;
     const size_t esz = c->out == SMOL_F32 ? 4 : 2;
+    size_t r0, r1;
+    // Rows are claimed, not split by thread: a worker that joins late (or not) leaves no gap.
+    while (smol_claim(&c->next, c->rows, 4, &r0, &r1))
     for (size_t r = r0; r < r1; r++) {
         const size_t sr = c->row_map ? (size_t)c->row_map[r] : r;
         smol_dequantize(c->type, c->src + sr * c->row_bytes, tmp, c->cols);
@@ -211,7 +216,7 @@ static void deq_rows_task(void *arg, int ith, int nth) {
 
 int smol_dequantize_rows(smol_pool *pool, uint32_t type, const void *src, size_t rows, size_t cols, size_t row_bytes,
                          const int32_t *row_map, void *dst, smol_dtype out, float *scratch) {
-    deq_rows_ctx c = {type, (const uint8_t *)src, row_bytes, cols, row_map, dst, out, rows, scratch};
+    deq_rows_ctx c = {type, (const uint8_t *)src, row_bytes, cols, row_map, dst, out, rows, scratch, 0};
     // Check the type once, on the caller's thread.
     if (type != SMOL_GGML_F32 && type != SMOL_GGML_F16 && type != SMOL_GGML_BF16) {
         int bs, bb;

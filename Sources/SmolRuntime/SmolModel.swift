@@ -46,7 +46,8 @@ public final class SmolModel: @unchecked Sendable {
             let source = try GGUFModelSource(path: directory)
             config = try source.transformerConfig()
             source.file.adviseWillNeed()
-            let weights = try source.weights(config: config, threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            let weights = try source.weights(config: config, threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                             dequantizeTo: options.precision == .f32 ? .f32 : .bf16)
             progress(.weights(bytes: weights.totalBytes))
             model = try TransformerModel(config: config, weights: weights, threads: options.threads, precision: options.precision,
                                          kvType: options.kvType)

@@ -171,9 +171,8 @@ public struct GGUFModelSource {
         guard types.count == tokens.count else {
             throw GGUFError.metadata(file: path, key: "tokenizer.ggml.token_type", rule: "\(types.count) entries for \(tokens.count) tokens")
         }
-        guard let merges = try file.stringArray("tokenizer.ggml.merges") else {
-            throw GGUFError.metadata(file: path, key: "tokenizer.ggml.merges", rule: "required for a BPE tokenizer")
-        }
+        // gguf-py writes no key for an empty list: a byte-level vocabulary without merges.
+        let merges = try file.stringArray("tokenizer.ggml.merges") ?? []
         var seen = Set<String>()
         seen.reserveCapacity(tokens.count)
         var added: [[String: Any]] = []
@@ -274,8 +273,11 @@ public struct GGUFModelSource {
     }
 
     /// Every tensor under its Hugging Face name. Unknown tensors are an error (a bias or an
-    /// extra matrix would otherwise be silently ignored).
-    public func weights(config c: TransformerConfig, threads: Int) throws -> ModelWeights {
+    /// extra matrix would otherwise be silently ignored). Quantized tensors are dequantized at
+    /// load to `dequantizeTo` (bf16: half the memory, the default; f32: the exact values, for
+    /// the f32 reference path); f32/f16/bf16 tensors are used in place from the mapped file.
+    public func weights(config c: TransformerConfig, threads: Int, dequantizeTo: DType = .bf16) throws -> ModelWeights {
+        precondition(dequantizeTo == .bf16 || dequantizeTo == .f32)
         let path = file.path
         var out: [Tensor] = []
         let pool = smol_pool_create(Int32(max(1, threads)))
@@ -306,7 +308,7 @@ public struct GGUFModelSource {
                 }
                 map = Self.unpermuteRows(rows: rows, heads: heads)
             }
-            let dt = direct ?? .bf16
+            let dt = direct ?? dequantizeTo
             let buffer = OwnedBuffer(bytes: info.elementCount * dt.byteSize)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int(smol_pool_size(pool)) * cols)
             defer { scratch.deallocate() }

@@ -1,0 +1,161 @@
+import CSmolKernels
+import Foundation
+import SmolTokenizers
+import SmolWeights
+import Testing
+@testable import SmolRuntime
+
+/// Dequantization against gguf-py, models from GGUF files against transformers, and the
+/// default model's GGUF against its converted folder (scripts/make_gguf_fixtures.py).
+@Suite struct GGUFModelTests {
+    static let dir = FixturePaths.repoRoot + "/Tests/Fixtures/gguf"
+    static let defaultGGUF = FixturePaths.repoRoot + "/Models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    // MARK: dequantization
+
+    static let quantNames = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "iq4_nl"]
+
+    /// Bit-identical to `gguf.quants.dequantize` on random blocks of every type.
+    @Test(arguments: quantNames)
+    func dequantizeMatchesGGUFPy(_ name: String) throws {
+        let q = try GGUFFile(path: Self.dir + "/quants.gguf")
+        let e = try GGUFFile(path: Self.dir + "/quants_expected.gguf")
+        let t = try #require(q.tensors[name])
+        let x = try #require(e.tensors[name])
+        #expect(x.type == .f32 && x.elementCount == t.elementCount)
+        let n = t.elementCount
+        let expected = UnsafeBufferPointer(start: e.pointer(for: x).assumingMemoryBound(to: Float.self), count: n)
+        var out = [Float](repeating: .nan, count: n)
+        #expect(smol_dequantize(t.type.rawValue, q.pointer(for: t), &out, n) == 0)
+        var mismatches = 0
+        for i in 0..<n where out[i].bitPattern != expected[i].bitPattern { mismatches += 1 }
+        #expect(mismatches == 0, "\(name): \(mismatches) of \(n) values differ in their bits")
+
+        // The parallel row path, with rows permuted, to f32 and to bf16 (rounded to nearest even).
+        let rows = t.shape[0], cols = t.shape[1]
+        let map: [Int32] = (0..<rows).reversed().map(Int32.init)
+        let pool = smol_pool_create(2)
+        defer { smol_pool_destroy(pool) }
+        var scratch = [Float](repeating: 0, count: 2 * cols)
+        var f32 = [Float](repeating: .nan, count: n)
+        #expect(smol_dequantize_rows(pool, t.type.rawValue, q.pointer(for: t), rows, cols, t.byteCount / rows, map, &f32,
+                                     SMOL_F32, &scratch) == 0)
+        var bf16 = [UInt16](repeating: 0, count: n)
+        #expect(smol_dequantize_rows(pool, t.type.rawValue, q.pointer(for: t), rows, cols, t.byteCount / rows, map, &bf16,
+                                     SMOL_BF16, &scratch) == 0)
+        var rowMismatches = 0, bf16Mismatches = 0
+        for r in 0..<rows {
+            for c in 0..<cols {
+                let want = expected[(rows - 1 - r) * cols + c]
+                if f32[r * cols + c].bitPattern != want.bitPattern { rowMismatches += 1 }
+                if bf16[r * cols + c] != Self.bf16RNE(want) { bf16Mismatches += 1 }
+            }
+        }
+        #expect(rowMismatches == 0 && bf16Mismatches == 0)
+    }
+
+    static func bf16RNE(_ x: Float) -> UInt16 {
+        let b = x.bitPattern
+        if x.isNaN { return UInt16(b >> 16) | 0x40 }
+        return UInt16((b + 0x7FFF + ((b >> 16) & 1)) >> 16)
+    }
+
+    @Test func unimplementedTypesAreRefused() {
+        var out = [Float](repeating: 0, count: 256)
+        let block = [UInt8](repeating: 0, count: 292)
+        #expect(smol_dequantize(GGMLType.q8_K.rawValue, block, &out, 256) == -1)
+        #expect(smol_dequantize(GGMLType.q8_0.rawValue, block, &out, 31) == -2)
+    }
+
+    // MARK: tiny checkpoints against transformers
+
+    /// (GGUF file, HF fixture folder, reference). F32 files: transformers' float32 logits of the
+    /// folder. Quantized files: the numpy reference on their dequantized weights (quantization
+    /// itself moves these random-weight logits by up to 0.69 (Q8_0) and 8.2 (Q4_0), so only an
+    /// exact reading of the blocks passes). Bound 1e-3 for all, as ReferenceLogitsTests.
+    static let tiny: [(String, String, String)] = [
+        ("llama_tied_f32.gguf", "llama_tied_f32", FixturePaths.model("llama_tied_f32") + "/reference.safetensors"),
+        ("smollm3_tied_f32.gguf", "smollm3_tied_f32", FixturePaths.model("smollm3_tied_f32") + "/reference.safetensors"),
+        ("llama_tied_q8_0.gguf", "llama_tied_f32", dir + "/llama_tied_q8_0.reference.safetensors"),
+        ("smollm3_tied_q4_0.gguf", "smollm3_tied_f32", dir + "/smollm3_tied_q4_0.reference.safetensors"),
+    ]
+
+    @Test(arguments: 0..<tiny.count)
+    func tinyCheckpointMatchesReference(_ k: Int) throws {
+        let (file, folder, reference) = Self.tiny[k]
+        let m = try SmolModel(directory: Self.dir + "/" + file, options: .exactF32)
+        let hf = try ModelLoader.loadConfig(directory: FixturePaths.model(folder))
+        #expect(m.config.modelType == hf.modelType)
+        #expect(m.config.hiddenSize == hf.hiddenSize && m.config.numLayers == hf.numLayers)
+        #expect(m.config.numKVHeads == hf.numKVHeads && m.config.headDim == hf.headDim)
+        #expect(m.config.rope == hf.rope && m.config.tieWordEmbeddings == hf.tieWordEmbeddings)
+        #expect(m.config.useRope == hf.useRope, "NoPE layers")
+        let ref = try SafeTensorsFile(path: reference)
+        let ids = try #require(ref.tensor("input_ids")?.toInts())
+        let expected = try #require(ref.tensor("logits")?.toFloats())
+        let vocab = m.config.vocabSize
+        var maxDiff: Float = 0
+        _ = try m.model.forward(ids, cache: m.model.makeCache(capacity: 128)) { pos, row in
+            for j in 0..<vocab { maxDiff = max(maxDiff, abs(row[j] - expected[pos * vocab + j])) }
+        }
+        #expect(maxDiff < 1e-3, "\(file): max |logit diff| = \(maxDiff)")
+        if let greedy = ref.tensor("greedy_ids")?.toInts() {
+            var req = GenerationRequest(promptIds: ids, maxTokens: greedy.count, sampling: SamplingParameters(), eosTokenIds: [])
+            req.ignoreEOS = true
+            #expect(try m.generator.run(req, cache: m.model.makeCache(capacity: 128)).tokens == greedy)
+        }
+    }
+
+    /// The 256-byte vocabulary without merges: bytes in, bytes out.
+    @Test func byteLevelVocabularyRoundTrips() throws {
+        let m = try SmolModel(directory: Self.dir + "/llama_tied_f32.gguf", options: .exactF32)
+        let text = "héllo\n\t✓ 42"
+        let ids = try m.tokenizer.encode(text, addSpecialTokens: true)
+        #expect(ids.count == Array(text.utf8).count)
+        #expect(m.tokenizer.decode(ids) == text)
+        #expect(m.defaults.eosTokenIds == [2])
+    }
+
+    // MARK: the default model's GGUF
+
+    static let defaultModel: SmolModel? = try? SmolModel(directory: defaultGGUF)
+    static let folderModel: SmolModel? = try? SmolModel(directory: FixturePaths.defaultModel)
+
+    /// The folder holds the same dequantized weights rounded to bf16 (scripts/fetch_default_model.py),
+    /// which is what the default load of the GGUF produces: the logits are identical.
+    @Test func defaultGGUFEqualsConvertedFolder() throws {
+        let g = try #require(Self.defaultModel, "default GGUF missing: run scripts/setup.sh")
+        let f = try #require(Self.folderModel, "default model missing: run scripts/setup.sh")
+        #expect(g.config.vocabSize == f.config.vocabSize && g.config.numLayers == f.config.numLayers)
+        #expect(g.config.rope == f.config.rope && g.config.rmsNormEps == f.config.rmsNormEps)
+        #expect(g.defaults.eosTokenIds == f.defaults.eosTokenIds)
+        let messages: [ChatMessage] = [.system("Be brief."), .user("What is the capital of France?")]
+        let pg = try #require(g.prompt).render(messages)
+        let pf = try #require(f.prompt).render(messages)
+        #expect(pg == pf, "chat template renders differ")
+        let ids = try f.tokenizer.encode(pf, addSpecialTokens: false)
+        #expect(try g.tokenizer.encode(pg, addSpecialTokens: false) == ids)
+        let lg = Array(try g.model.forward(ids, cache: g.model.makeCache(capacity: 128), eachPosition: nil))
+        let lf = Array(try f.model.forward(ids, cache: f.model.makeCache(capacity: 128), eachPosition: nil))
+        let diff = zip(lg, lf).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(diff == 0, "max |logit diff| = \(diff)")
+    }
+
+    /// The project's tokenizer corpus through the GGUF vocabulary and through tokenizer.json.
+    @Test func defaultGGUFTokenizerMatchesTokenizerJSON() throws {
+        let g = try #require(Self.defaultModel, "default GGUF missing: run scripts/setup.sh")
+        let f = try #require(Self.folderModel, "default model missing: run scripts/setup.sh")
+        let data = try Data(contentsOf: URL(fileURLWithPath: FixturePaths.repoRoot + "/Tests/Fixtures/tokenizers/corpus.json"))
+        let corpus = try #require(try JSONSerialization.jsonObject(with: data) as? [String])
+        #expect(corpus.count > 50)
+        var differ: [String] = []
+        for text in corpus {
+            for special in [false, true] where try g.tokenizer.encode(text, addSpecialTokens: special)
+                != f.tokenizer.encode(text, addSpecialTokens: special) {
+                differ.append(text)
+            }
+        }
+        #expect(differ.isEmpty, "ids differ for \(differ.count) texts, e.g. \(differ.prefix(3))")
+        for id in [0, 1, 2, 17, 49151] { #expect(g.tokenizer.token(id) == f.tokenizer.token(id)) }
+    }
+}
