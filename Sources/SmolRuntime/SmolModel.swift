@@ -33,9 +33,12 @@ public final class SmolModel: @unchecked Sendable {
     public enum LoadStep: Sendable { case config, weights(bytes: Int), tokenizer, done(seconds: Double) }
 
     /// `directory` is a Hugging Face model folder, or a GGUF file (see GGUFModelSource).
-    public init(directory: String, options: LoadOptions = .init(), progress: (LoadStep) -> Void = { _ in }) throws {
+    /// A Hugging Face repo id (`HuggingFaceTB/SmolLM3-3B`, `org/repo-GGUF:Q4_K_M`) is looked up in
+    /// the local hub cache (ModelLocator); nothing is downloaded.
+    public init(directory spec: String, options: LoadOptions = .init(), progress: (LoadStep) -> Void = { _ in }) throws {
         let t0 = Date()
         try KernelInfo.validateEnvironment()
+        let directory = try ModelLocator.resolve(spec)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
             throw ConfigError.missingFile(directory + " (model folder or .gguf file)")

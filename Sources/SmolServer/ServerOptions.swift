@@ -81,8 +81,16 @@ public struct ServerError: Error, CustomStringConvertible {
 }
 
 /// `SmolLM3-3B` -> `smollm3:3b`; names with `:` are what harnesses treat as local models.
+/// A GGUF file drops its extension (`SmolLM2-135M-Instruct.Q4_1.gguf` -> `smollm2:135m-instruct-q4_1`);
+/// a Hugging Face cache snapshot (`models--org--name/snapshots/<rev>`) is named after its repo.
 func defaultModelId(folder: String) -> String {
-    let name = folder.split(separator: "/").last.map(String.init)?.lowercased() ?? "model"
+    var parts = folder.split(separator: "/").map(String.init)
+    if parts.count >= 3, parts[parts.count - 2] == "snapshots", parts[parts.count - 3].hasPrefix("models--") {
+        let repoDir = parts[parts.count - 3]
+        parts = [repoDir.range(of: "--", options: .backwards).map { String(repoDir[$0.upperBound...]) } ?? repoDir]
+    }
+    var name = parts.last?.lowercased() ?? "model"
+    if name.hasSuffix(".gguf") { name = String(name.dropLast(5)).replacingOccurrences(of: ".", with: "-") }
     if let dash = name.firstIndex(of: "-") {
         return name[..<dash] + ":" + name[name.index(after: dash)...]
     }

@@ -67,14 +67,26 @@ public final class ModelWeights: @unchecked Sendable {
 
     public func adviseWillNeed() { files.forEach { $0.adviseWillNeed() } }
 
-    /// Shard names come from an untrusted file: only plain names inside the folder are opened.
-    static func isSafeShardName(_ name: String, directory: String) -> Bool {
-        guard !name.isEmpty, !name.contains("/"), !name.contains("\\"), name != ".", name != "..",
-              !name.contains("\0") else { return false }
-        // A symlink may still lead out of the folder.
+    /// Shard names come from an untrusted file: only plain names are opened.
+    static func isPlainShardName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains("/") && !name.contains("\\") && name != "." && name != ".." && !name.contains("\0")
+    }
+
+    /// Where a shard (or a symlink to it) may lead: inside the model folder, or, when the folder
+    /// is a Hugging Face cache snapshot (`<cache>/models--org--name/snapshots/<rev>/`), inside
+    /// that repository's `blobs/`, where the hub tools keep the files the snapshot links to.
+    /// Returns nil when allowed, else the resolved target.
+    static func shardLinkViolation(_ name: String, directory: String) -> String? {
         let resolved = URL(fileURLWithPath: directory + "/" + name).resolvingSymlinksInPath().path
-        let dir = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
-        return resolved.hasPrefix(dir.hasSuffix("/") ? dir : dir + "/")
+        let dirURL = URL(fileURLWithPath: directory).resolvingSymlinksInPath()
+        var allowed = [dirURL.path]
+        let snapshots = dirURL.deletingLastPathComponent()
+        let repo = snapshots.deletingLastPathComponent()
+        if snapshots.lastPathComponent == "snapshots", repo.lastPathComponent.hasPrefix("models--") {
+            allowed.append(repo.appendingPathComponent("blobs").path)
+        }
+        for a in allowed where resolved.hasPrefix(a.hasSuffix("/") ? a : a + "/") { return nil }
+        return resolved
     }
 
     static func loadSharded(directory: String, indexPath: String) throws(WeightsError) -> ([SafeTensorsFile], [String: Int]) {
@@ -98,7 +110,10 @@ public final class ModelWeights: @unchecked Sendable {
             guard case let .string(shard) = v else {
                 throw .badIndex(file: indexPath, reason: "weight_map['\(tensor)'] is not a string")
             }
-            guard isSafeShardName(shard, directory: directory) else { throw .unsafeShardName(file: indexPath, shard: shard) }
+            guard isPlainShardName(shard) else { throw .unsafeShardName(file: indexPath, shard: shard) }
+            if let target = shardLinkViolation(shard, directory: directory) {
+                throw .shardLinkOutside(file: indexPath, shard: shard, target: target)
+            }
             if shardIndex[shard] == nil {
                 shardIndex[shard] = shardOrder.count
                 shardOrder.append(shard)

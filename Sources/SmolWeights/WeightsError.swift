@@ -18,6 +18,7 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case missingModelFiles(directory: String)
     case badIndex(file: String, reason: String)
     case unsafeShardName(file: String, shard: String)
+    case shardLinkOutside(file: String, shard: String, target: String)
     case tensorNotInShard(file: String, tensor: String)
     case tensorInTwoShards(tensor: String, first: String, second: String)
     case missingTensor(tensor: String, directory: String)
@@ -43,6 +44,8 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
         case let .missingModelFiles(d): return "\(d): no model.safetensors or model.safetensors.index.json"
         case let .badIndex(f, r): return "\(f): \(r)"
         case let .unsafeShardName(f, s): return "\(f): shard name '\(s)' must be a plain file name inside the model folder"
+        case let .shardLinkOutside(f, s, t):
+            return "\(f): shard '\(s)' is a symlink to \(t), outside the model folder (links may point inside the folder, or, in a Hugging Face cache snapshot, into the repository's blobs/)"
         case let .tensorNotInShard(f, t): return "\(f): tensor '\(t)' listed in the index is not in this shard"
         case let .tensorInTwoShards(t, a, b): return "tensor '\(t)' is in two shards: \(a) and \(b)"
         case let .missingTensor(t, d): return "\(d): missing tensor '\(t)'"

@@ -7,7 +7,10 @@ extension ComputePrecision: ExpressibleByArgument {}
 extension KVCacheType: ExpressibleByArgument {}
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Model folder (Hugging Face layout). Default: $SMOL_MODEL, else Models/SmolLM2-135M-Instruct.")
+    @Option(name: .shortAndLong, help: ArgumentHelp(
+        "Model: a Hugging Face folder, a .gguf file, or a repo id in the local HF cache. Default: $SMOL_MODEL, else Models/SmolLM2-135M-Instruct.",
+        discussion: "A repo id (HuggingFaceTB/SmolLM3-3B) is found under $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub, never downloaded; for a repo of several GGUF files add :TAG (ggml-org/SmolLM3-3B-GGUF:Q4_K_M). GGUF: llama and smollm3 architectures; quantized tensors (Q4_0/1, Q5_0/1, Q8_0, Q4_K, Q5_K, Q6_K, IQ4_NL) are dequantized to bf16 at load.",
+        valueName: "folder|file.gguf|org/repo"))
     var model: String?
 
     @Option(name: .long, help: "Compute threads (default: all cores).")
@@ -22,8 +25,8 @@ struct ModelOptions: ParsableArguments {
 
     /// The folder to load: --model, $SMOL_MODEL, ./Models/..., or next to the executable.
     func resolvedPath() throws -> String {
-        if let m = model { return m }
-        if let env = ProcessInfo.processInfo.environment["SMOL_MODEL"], !env.isEmpty { return env }
+        if let m = model { return try resolve(m) }
+        if let env = ProcessInfo.processInfo.environment["SMOL_MODEL"], !env.isEmpty { return try resolve(env) }
         let name = "Models/SmolLM2-135M-Instruct"
         var candidates = [FileManager.default.currentDirectoryPath + "/" + name]
         // .build/<config>/smol -> repository root
@@ -33,6 +36,10 @@ struct ModelOptions: ParsableArguments {
             .deletingLastPathComponent().path + "/" + name)
         for c in candidates where FileManager.default.fileExists(atPath: c + "/config.json") { return c }
         throw CLIError("no --model given and the default model is missing (looked in \(candidates[0])); run scripts/fetch_default_model.sh")
+    }
+
+    private func resolve(_ spec: String) throws -> String {
+        do { return try ModelLocator.resolve(spec) } catch let e as ModelLocator.NotFound { throw CLIError(e.description) }
     }
 
     func load(verbose: Bool) throws -> SmolModel {

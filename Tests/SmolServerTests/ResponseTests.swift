@@ -61,6 +61,9 @@ import Testing
         #expect(defaultModelId(folder: "/m/SmolLM3-3B") == "smollm3:3b")
         #expect(defaultModelId(folder: "Models/SmolLM2-135M-Instruct") == "smollm2:135m-instruct")
         #expect(defaultModelId(folder: "tiny") == "tiny:latest")
+        #expect(defaultModelId(folder: "Models/SmolLM2-135M-Instruct.Q4_1.gguf") == "smollm2:135m-instruct-q4_1")
+        #expect(defaultModelId(folder: "/c/hub/models--HuggingFaceTB--SmolLM3-3B/snapshots/abc123") == "smollm3:3b")
+        #expect(defaultModelId(folder: "/c/hub/models--ggml-org--SmolLM3-3B-GGUF/snapshots/abc/SmolLM3-Q4_K_M.gguf") == "smollm3:q4_k_m")
     }
 
     @Test func errorShapes() {

@@ -40,7 +40,50 @@ import Testing
         let outside = folder(index: "{}", shards: ["a.safetensors": [x]])
         try FileManager.default.createSymbolicLink(atPath: d + "/link.safetensors", withDestinationPath: outside + "/a.safetensors")
         #expect { try ModelWeights(directory: d) } throws: { e in
-            if case .unsafeShardName = e as? WeightsError { return true }
+            if case .shardLinkOutside(_, "link.safetensors", let target) = e as? WeightsError { return target.hasSuffix("/a.safetensors") }
+            return false
+        }
+    }
+
+    /// A symlink to another file inside the folder is fine.
+    @Test func symlinkInsideFolderLoads() throws {
+        let d = folder(index: #"{"weight_map":{"x":"link.safetensors"}}"#, shards: [:])
+        try FileManager.default.createDirectory(atPath: d + "/real", withIntermediateDirectories: true)
+        var w = SafeTensorsWriter()
+        w.entries = [x]
+        try w.write(to: d + "/real/a.safetensors")
+        try FileManager.default.createSymbolicLink(atPath: d + "/link.safetensors", withDestinationPath: "real/a.safetensors")
+        #expect(try ModelWeights(directory: d).tensor("x")?.toFloats() == [1])
+    }
+
+    /// The Hugging Face hub cache: snapshots/<rev>/ holds relative symlinks into ../../blobs/.
+    /// Such a sharded folder loads as it is; a link out of the repository's blobs/ does not.
+    @Test func hubCacheSnapshotLoads() throws {
+        let repo = NSTemporaryDirectory() + "smol-hub-\(UUID().uuidString)/hub/models--HuggingFaceTB--SmolLM3-3B"
+        let snap = repo + "/snapshots/0123abcd"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: snap, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: repo + "/blobs", withIntermediateDirectories: true)
+        for (blob, entry) in [("9f86d081", x), ("60303ae2", y)] {
+            var w = SafeTensorsWriter()
+            w.entries = [entry]
+            try w.write(to: repo + "/blobs/" + blob)
+        }
+        let index = #"{"metadata":{},"weight_map":{"x":"model-00001-of-00002.safetensors","y":"model-00002-of-00002.safetensors"}}"#
+        fm.createFile(atPath: repo + "/blobs/aa11", contents: Data(index.utf8))
+        try fm.createSymbolicLink(atPath: snap + "/model.safetensors.index.json", withDestinationPath: "../../blobs/aa11")
+        try fm.createSymbolicLink(atPath: snap + "/model-00001-of-00002.safetensors", withDestinationPath: "../../blobs/9f86d081")
+        try fm.createSymbolicLink(atPath: snap + "/model-00002-of-00002.safetensors", withDestinationPath: "../../blobs/60303ae2")
+        let w = try ModelWeights(directory: snap)
+        #expect(w.tensor("x")?.toFloats() == [1] && w.tensor("y")?.toFloats() == [2])
+
+        // A snapshot link that leaves blobs/ (here: into the repository's refs/) is refused.
+        try fm.createDirectory(atPath: repo + "/refs", withIntermediateDirectories: true)
+        try fm.moveItem(atPath: repo + "/blobs/60303ae2", toPath: repo + "/refs/60303ae2")
+        try fm.removeItem(atPath: snap + "/model-00002-of-00002.safetensors")
+        try fm.createSymbolicLink(atPath: snap + "/model-00002-of-00002.safetensors", withDestinationPath: "../../refs/60303ae2")
+        #expect { try ModelWeights(directory: snap) } throws: { e in
+            if case .shardLinkOutside = e as? WeightsError { return true }
             return false
         }
     }
