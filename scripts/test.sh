@@ -16,6 +16,10 @@ echo "[e2e] smol generate through the chat template"
 answer="$("$smol" generate "What is the capital of France?" --greedy --max-tokens 24)"
 echo "$answer"
 grep -q Paris <<<"$answer" || { echo "[e2e] expected Paris in the answer" >&2; exit 1; }
+echo "[e2e] the same model straight from its GGUF file (Q4_1 with Q8_0 embeddings)"
+answer="$("$smol" generate --model "$root/Models/SmolLM2-135M-Instruct.Q4_1.gguf" "What is the capital of France?" --greedy --max-tokens 24)"
+echo "$answer"
+grep -q Paris <<<"$answer" || { echo "[e2e] expected Paris from the GGUF model" >&2; exit 1; }
 shared="$root/../shared/data"
 if [ -f "$shared/mmlu/test.jsonl" ]; then
   echo "[e2e] smol eval on small subsets"
