@@ -60,7 +60,7 @@ public final class SmolModel: @unchecked Sendable {
             defaults = try source.generationDefaults(config: config)
             if let t = try source.chatTemplate {
                 prompt = PromptBuilder(template: try ChatTemplate(source: t), bosToken: try source.tokenString("tokenizer.ggml.bos_token_id"),
-                                       eosToken: try source.tokenString("tokenizer.ggml.eos_token_id"))
+                                   eosToken: try source.tokenString("tokenizer.ggml.eos_token_id"))
             } else {
                 prompt = nil
             }
@@ -94,4 +94,29 @@ public final class SmolModel: @unchecked Sendable {
 
     /// eos ids from generation_config.json, else config.json.
     public var eosTokenIds: Set<Int> { Set(defaults.eosTokenIds.isEmpty ? config.eosTokenIds : defaults.eosTokenIds) }
+}
+
+extension SmolModel {
+    /// The tokenizer of a model folder (tokenizer.json) or GGUF file (tokenizer.ggml.*), without
+    /// loading the weights.
+    public static func loadTokenizer(path spec: String) throws -> Tokenizer {
+        let path = try ModelLocator.resolve(spec)
+        if Self.isFile(path) { return try Tokenizer(json: GGUFModelSource(path: path).tokenizerJSON()) }
+        return try Tokenizer(file: path + "/tokenizer.json")
+    }
+
+    /// The chat template of a model folder or GGUF file (nil when it has none), without the weights.
+    public static func loadPromptBuilder(path spec: String) throws -> PromptBuilder? {
+        let path = try ModelLocator.resolve(spec)
+        guard Self.isFile(path) else { return try PromptBuilder.load(directory: path) }
+        let source = try GGUFModelSource(path: path)
+        guard let t = try source.chatTemplate else { return nil }
+        return PromptBuilder(template: try ChatTemplate(source: t), bosToken: try source.tokenString("tokenizer.ggml.bos_token_id"),
+                             eosToken: try source.tokenString("tokenizer.ggml.eos_token_id"))
+    }
+
+    static func isFile(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && !isDir.boolValue
+    }
 }

@@ -6,7 +6,7 @@ import SmolTokenizers
 struct Prompt: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the prompt a chat template renders (as transformers' apply_chat_template).")
-    @Option(name: .shortAndLong, help: "Model folder (its chat template and tokenizer_config.json are used).")
+    @Option(name: .shortAndLong, help: "Model folder (its chat template and tokenizer_config.json), .gguf file (tokenizer.chat_template) or HF cache repo id.")
     var model: String?
     @OptionGroup var chat: ChatInputOptions
     @Option(name: .shortAndLong, help: "A user message appended after --messages.")
@@ -16,10 +16,10 @@ struct Prompt: AsyncParsableCommand {
 
     func run() async throws {
         let dir = try ModelOptions.parse(model.map { ["--model", $0] } ?? []).resolvedPath()
-        guard let builder = try PromptBuilder.load(directory: dir) else { throw ChatError.noChatTemplate(directory: dir) }
+        guard let builder = try SmolModel.loadPromptBuilder(path: dir) else { throw ChatError.noChatTemplate(directory: dir) }
         let text = try builder.render(try chat.conversation(prompt: prompt), options: try chat.promptOptions())
         if ids {
-            let tok = try SmolTokenizers.Tokenizer(file: dir + "/tokenizer.json")
+            let tok = try SmolModel.loadTokenizer(path: dir)
             print(try tok.encode(text, addSpecialTokens: false).map(String.init).joined(separator: ","))
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))

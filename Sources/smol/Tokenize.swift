@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import SmolRuntime
 import SmolTokenizers
 
 struct Tokenize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the token ids of a text.")
-    @Option(name: .shortAndLong, help: "Model folder (its tokenizer.json is used).")
+    @Option(name: .shortAndLong, help: "Model folder (its tokenizer.json), .gguf file (its tokenizer.ggml.* keys) or HF cache repo id.")
     var model: String?
     @Option(help: "Text to tokenize.")
     var text: String?
@@ -21,7 +22,7 @@ struct Tokenize: AsyncParsableCommand {
 
     func run() async throws {
         let dir = try ModelOptions.parse(model.map { ["--model", $0] } ?? []).resolvedPath()
-        let tok = try Tokenizer(file: dir + "/tokenizer.json")
+        let tok = try SmolModel.loadTokenizer(path: dir)
         if let maxBytes { tok.maxInputBytes = maxBytes }
         let ids: [Int]
         let t0 = Date()
@@ -47,7 +48,7 @@ struct Tokenize: AsyncParsableCommand {
 
 struct Detokenize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Turn comma-separated token ids back into text.")
-    @Option(name: .shortAndLong, help: "Model folder (its tokenizer.json is used).")
+    @Option(name: .shortAndLong, help: "Model folder (its tokenizer.json), .gguf file (its tokenizer.ggml.* keys) or HF cache repo id.")
     var model: String?
     @Argument(help: "Token ids, e.g. 19556,905")
     var ids: String
@@ -56,7 +57,7 @@ struct Detokenize: AsyncParsableCommand {
 
     func run() async throws {
         let dir = try ModelOptions.parse(model.map { ["--model", $0] } ?? []).resolvedPath()
-        let tok = try Tokenizer(file: dir + "/tokenizer.json")
+        let tok = try SmolModel.loadTokenizer(path: dir)
         let list = try parseIds(ids)
         if let bad = list.first(where: { tok.token($0) == nil }) { throw TokenizerError.unknownTokenId(bad) }
         print(tok.decode(list, skipSpecialTokens: skipSpecial))
