@@ -123,6 +123,27 @@ def quant_fixtures() -> None:
     print("quants:", ", ".join(names))
 
 
+def quantize_fixtures() -> None:
+    """f32 input and gguf.quants.quantize's Q8_0 / Q4_0 / Q4_1 blocks of it (the reference for
+    smol's quantizers; gguf-py follows ggml's quantize_row_*_ref)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 1, (ROWS, COLS)).astype(np.float32)
+    x[0, :32] = 0.0                                        # an all-zero block (d = 0)
+    x[0, 32:64] = 0.25                                     # a constant block
+    x[1, :32] = np.linspace(-1, 1, 32, dtype=np.float32)   # exact halves after scaling
+    x[1, 32:64] *= 1e-6                                    # tiny values: subnormal f16 scales
+    x[2, :32] = rng.normal(0, 1, 32).astype(np.float32) * 3e4  # large values
+    x[2, 32:64] = -np.abs(x[2, 32:64])                     # all negative
+    w = gguf.GGUFWriter(str(OUT / "quantize.gguf"), "llama")
+    w.add_tensor("input", x)
+    for qtype in (T.Q8_0, T.Q4_0, T.Q4_1):
+        w.add_tensor(qtype.name.lower(), gguf.quants.quantize(x, qtype), raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 # MARK: tiny models
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
@@ -295,6 +316,7 @@ def quantized_reference(gguf_name: str, case: str) -> None:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     quant_fixtures()
+    quantize_fixtures()
     tiny_model("llama_tied_f32", "llama_tied_f32.gguf", T.F32)
     tiny_model("llama_tied_f32", "llama_tied_q8_0.gguf", T.Q8_0)
     tiny_model("smollm3_tied_f32", "smollm3_tied_f32.gguf", T.F32)

@@ -3,6 +3,7 @@
 // off: a fused multiply-add would round once where numpy rounds twice.
 #include "smol_kernels.h"
 #include "internal.h"
+#include <math.h>
 #include <string.h>
 
 #pragma clang fp contract(off)
@@ -225,5 +226,75 @@ int smol_dequantize_rows(smol_pool *pool, uint32_t type, const void *src, size_t
     }
     if (pool) smol_pool_run(pool, deq_rows_task, &c);
     else deq_rows_task(&c, 0, 1);
+    return 0;
+}
+
+// ---- quantization (ggml's reference quantizers, quantize_row_*_ref; as gguf.quants.quantize) --
+
+static inline void put_f16(uint8_t *p, float v) {
+    uint16_t h = smol_f32_to_f16(v);
+    p[0] = (uint8_t)(h & 0xFF);
+    p[1] = (uint8_t)(h >> 8);
+}
+
+// round half away from zero, as ggml's roundf and gguf-py's np_roundf
+static inline float round_away(float v) { return v < 0 ? -floorf(-v + 0.5f) : floorf(v + 0.5f); }
+
+static void q_q8_0(const float *x, uint8_t *b) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (a > amax) amax = a; }
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    put_f16(b, d);
+    for (int j = 0; j < 32; j++) b[2 + j] = (uint8_t)(int8_t)round_away(x[j] * id);
+}
+
+static void q_q4_0(const float *x, uint8_t *b) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (a > amax) { amax = a; max = x[j]; } }
+    const float d = max / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    put_f16(b, d);
+    for (int j = 0; j < 16; j++) {
+        float v0 = x[j] * id + 8.5f, v1 = x[16 + j] * id + 8.5f;
+        int q0 = (int)v0, q1 = (int)v1;  // truncation, as (int8_t) in ggml
+        if (q0 > 15) q0 = 15;
+        if (q1 > 15) q1 = 15;
+        if (q0 < 0) q0 = 0;
+        if (q1 < 0) q1 = 0;
+        b[2 + j] = (uint8_t)(q0 | (q1 << 4));
+    }
+}
+
+static void q_q4_1(const float *x, uint8_t *b) {
+    float mn = x[0], mx = x[0];
+    for (int j = 1; j < 32; j++) { if (x[j] < mn) mn = x[j]; if (x[j] > mx) mx = x[j]; }
+    const float d = (mx - mn) / 15.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    put_f16(b, d);
+    put_f16(b + 2, mn);
+    for (int j = 0; j < 16; j++) {
+        float v0 = (x[j] - mn) * id + 0.5f, v1 = (x[16 + j] - mn) * id + 0.5f;
+        int q0 = (int)v0, q1 = (int)v1;
+        if (q0 > 15) q0 = 15;
+        if (q1 > 15) q1 = 15;
+        if (q0 < 0) q0 = 0;
+        if (q1 < 0) q1 = 0;
+        b[4 + j] = (uint8_t)(q0 | (q1 << 4));
+    }
+}
+
+int smol_quantize(uint32_t type, const float *x, void *dst, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    void (*f)(const float *, uint8_t *);
+    size_t bb;
+    switch (type) {
+    case SMOL_GGML_Q8_0: f = q_q8_0; bb = 34; break;
+    case SMOL_GGML_Q4_0: f = q_q4_0; bb = 18; break;
+    case SMOL_GGML_Q4_1: f = q_q4_1; bb = 20; break;
+    default: return -1;
+    }
+    if (n % 32 != 0) return -2;
+    for (size_t i = 0; i < n / 32; i++) f(x + i * 32, d + i * bb);
     return 0;
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Serializes a GGUF v3 file: metadata in the given order, then tensor infos, then the data,
 /// each tensor aligned to `general.alignment` (default 32), as llama.cpp's `gguf_write` lays it out.
 /// Used by the tests (valid and corrupt files) and by `smol quantize`.
@@ -26,10 +28,20 @@ public struct GGUFWriter {
     }
 
     public func serialize() -> [UInt8] {
+        var out = header(tensors.map { ($0.name, $0.type, $0.dims, $0.bytes.count) })
+        for t in tensors {
+            out += t.bytes
+            Self.pad(&out, alignment)
+        }
+        return out
+    }
+
+    /// Header, metadata and tensor table for tensors of the given sizes, padded to the data start.
+    public func header(_ infos: [(name: String, type: GGMLType, dims: [Int], byteCount: Int)]) -> [UInt8] {
         var out: [UInt8] = []
         out += Array("GGUF".utf8)
         Self.put(&out, UInt32(3))
-        Self.put(&out, UInt64(tensors.count))
+        Self.put(&out, UInt64(infos.count))
         Self.put(&out, UInt64(metadata.count))
         for (k, v) in metadata {
             Self.putString(&out, k)
@@ -37,24 +49,45 @@ public struct GGUFWriter {
             Self.putValue(&out, v)
         }
         var offset = 0
-        var offsets: [Int] = []
-        for t in tensors {
-            offsets.append(offset)
-            offset += (t.bytes.count + alignment - 1) / alignment * alignment
-        }
-        for (t, off) in zip(tensors, offsets) {
+        for t in infos {
             Self.putString(&out, t.name)
             Self.put(&out, UInt32(t.dims.count))
             for d in t.dims { Self.put(&out, UInt64(d)) }
             Self.put(&out, t.type.rawValue)
-            Self.put(&out, UInt64(off))
+            Self.put(&out, UInt64(offset))
+            offset += (t.byteCount + alignment - 1) / alignment * alignment
         }
         Self.pad(&out, alignment)
-        for t in tensors {
-            out += t.bytes
-            Self.pad(&out, alignment)
-        }
         return out
+    }
+
+    /// Writes a file whose tensor data is produced one tensor at a time (`produce(i)` must return
+    /// exactly infos[i].byteCount bytes), so the whole file is never in memory. The file is
+    /// written next to `path` and renamed into place when complete.
+    public func write(to path: String, infos: [(name: String, type: GGMLType, dims: [Int], byteCount: Int)],
+                      produce: (Int) throws -> [UInt8]) throws {
+        let tmp = path + ".partial"
+        guard FileManager.default.createFile(atPath: tmp, contents: nil) else {
+            throw GGUFError.cannotOpen(file: tmp, reason: "cannot create the file")
+        }
+        let fh = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp))
+        var ok = false
+        defer {
+            try? fh.close()
+            if !ok { try? FileManager.default.removeItem(atPath: tmp) }
+        }
+        try fh.write(contentsOf: header(infos))
+        for (i, t) in infos.enumerated() {
+            var bytes = try produce(i)
+            precondition(bytes.count == t.byteCount, "tensor \(t.name): produced \(bytes.count) bytes, expected \(t.byteCount)")
+            Self.pad(&bytes, alignment)
+            try fh.write(contentsOf: bytes)
+        }
+        try fh.synchronize()
+        try fh.close()
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: tmp, toPath: path)
+        ok = true
     }
 
     static func pad(_ out: inout [UInt8], _ alignment: Int) {

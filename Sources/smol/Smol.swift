@@ -13,7 +13,7 @@ struct Smol: AsyncParsableCommand {
         $SMOL_MODEL, else Models/SmolLM2-135M-Instruct (fetch it with scripts/fetch_default_model.sh).
         """,
         version: "smol \(version)\n" + KernelInfo.describe(precision: .fastest),
-        subcommands: [Generate.self, Chat.self, Serve.self, Prompt.self, Eval.self, Logits.self, Tokenize.self, Detokenize.self, Bench.self, Info.self],
+        subcommands: [Generate.self, Chat.self, Serve.self, Prompt.self, Eval.self, Logits.self, Tokenize.self, Detokenize.self, Bench.self, Quantize.self, Info.self],
         defaultSubcommand: Generate.self)
 
     static let version = "0.5.0"

@@ -159,3 +159,100 @@ import Testing
         for id in [0, 1, 2, 17, 49151] { #expect(g.tokenizer.token(id) == f.tokenizer.token(id)) }
     }
 }
+
+/// `smol quantize`: the quantizers against gguf-py, and exported files against files written by
+/// gguf-py the way llama.cpp's converter writes them.
+@Suite struct GGUFExportTests {
+    static let dir = GGUFModelTests.dir
+
+    @Test(arguments: ["q8_0", "q4_0", "q4_1"])
+    func quantizersMatchGGUFPy(_ name: String) throws {
+        let f = try GGUFFile(path: Self.dir + "/quantize.gguf")
+        let input = try #require(f.tensors["input"]), want = try #require(f.tensors[name])
+        var out = [UInt8](repeating: 0, count: want.byteCount)
+        #expect(smol_quantize(want.type.rawValue, f.pointer(for: input).assumingMemoryBound(to: Float.self), &out, input.elementCount) == 0)
+        let ref = UnsafeRawBufferPointer(start: f.pointer(for: want), count: want.byteCount)
+        let blockBytes = want.type.blockBytes
+        let differ = (0..<(want.byteCount / blockBytes)).filter { b in
+            out[(b * blockBytes)..<((b + 1) * blockBytes)].elementsEqual(ref[(b * blockBytes)..<((b + 1) * blockBytes)]) == false
+        }
+        #expect(differ.isEmpty, "\(name): blocks \(differ.prefix(8)) of \(want.byteCount / blockBytes) differ")
+    }
+
+    func tensorBytes(_ f: GGUFFile, _ name: String) -> [UInt8] {
+        let t = f.tensors[name]!
+        return Array(UnsafeRawBufferPointer(start: f.pointer(for: t), count: t.byteCount))
+    }
+
+    /// Every tensor of the exported file equals the one gguf-py wrote (names, dims, permuted q/k
+    /// rows, quantized blocks); only the tied embedding differs in type by design (Q8_0 kept).
+    @Test(arguments: [("llama_tied_f32", "f32", "llama_tied_f32.gguf"), ("llama_tied_f32", "q8_0", "llama_tied_q8_0.gguf"),
+                      ("smollm3_tied_f32", "q4_0", "smollm3_tied_q4_0.gguf")])
+    func exportMatchesConverter(_ folder: String, _ type: String, _ reference: String) throws {
+        let out = NSTemporaryDirectory() + "smol-export-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        // The fixture folders have no tokenizer: give a copy the 256-byte vocabulary the
+        // reference files carry (scripts/make_gguf_fixtures.py).
+        let src = NSTemporaryDirectory() + "smol-export-src-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: src) }
+        try FileManager.default.copyItem(atPath: FixturePaths.model(folder), toPath: src)
+        let ref = try GGUFFile(path: Self.dir + "/" + reference)
+        let tokens = try #require(try ref.stringArray("tokenizer.ggml.tokens"))
+        let vocab = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1, $0) })
+        let tj: [String: Any] = ["model": ["type": "BPE", "vocab": vocab, "merges": [String]()],
+                                 "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true],
+                                 "added_tokens": [Any]()]
+        try JSONSerialization.data(withJSONObject: tj).write(to: URL(fileURLWithPath: src + "/tokenizer.json"))
+        _ = try GGUFExport.export(model: src, to: out, type: GGUFExport.TargetType(rawValue: type)!)
+        let a = try GGUFFile(path: out), b = ref
+        #expect(Set(a.tensorNames) == Set(b.tensorNames))
+        for name in b.tensorNames {
+            let ta = try #require(a.tensors[name]), tb = b.tensors[name]!
+            #expect(ta.dims == tb.dims, "\(name)")
+            if type == "q4_0" && name == "token_embd.weight" {
+                #expect(ta.type == .q8_0)
+                continue
+            }
+            #expect(ta.type == tb.type, "\(name)")
+            #expect(tensorBytes(a, name) == tensorBytes(b, name), "\(name): data differs")
+        }
+        for key in ["llama.block_count", "smollm3.block_count", "llama.attention.head_count_kv", "smollm3.attention.head_count_kv",
+                    "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"] {
+            #expect(a.value(key) == b.value(key), "\(key)")
+        }
+        #expect(try a.string("tokenizer.ggml.pre") == "gpt2")
+        #expect(try a.stringArray("tokenizer.ggml.tokens") == tokens)
+        // And it runs: the exported f32 file gives transformers' logits.
+        if type == "f32" {
+            let m = try SmolModel(directory: out, options: .exactF32)
+            let hf = try SafeTensorsFile(path: FixturePaths.model(folder) + "/reference.safetensors")
+            let ids = try #require(hf.tensor("input_ids")?.toInts())
+            let expected = try #require(hf.tensor("logits")?.toFloats())
+            let last = Array(try m.model.forward(ids, cache: m.model.makeCache(capacity: 64), eachPosition: nil))
+            let v = m.config.vocabSize
+            let diff = zip(last, expected[((ids.count - 1) * v)...]).map { abs($0 - $1) }.max()!
+            #expect(diff < 1e-3)
+        }
+    }
+
+    /// The default model exported to Q8_0 keeps its tokenizer (tokens, merges, pre type, special
+    /// tokens) and chat template: the corpus tokenizes to the same ids, the prompt renders the same.
+    @Test func exportedTokenizerAndTemplate() throws {
+        let folder = FixturePaths.defaultModel
+        try #require(FileManager.default.fileExists(atPath: folder + "/config.json"), "default model missing: run scripts/setup.sh")
+        let out = NSTemporaryDirectory() + "smol-export-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let summary = try GGUFExport.export(model: folder, to: out, type: .q8_0)
+        #expect(summary.tensors.filter { $0.type == "Q8_0" }.count == 30 * 7 + 1)
+        let g = try SmolModel.loadTokenizer(path: out), f = try SmolModel.loadTokenizer(path: folder)
+        let data = try Data(contentsOf: URL(fileURLWithPath: FixturePaths.repoRoot + "/Tests/Fixtures/tokenizers/corpus.json"))
+        let corpus = try #require(try JSONSerialization.jsonObject(with: data) as? [String])
+        let differ = try corpus.filter { try g.encode($0, addSpecialTokens: true) != f.encode($0, addSpecialTokens: true) }
+        #expect(differ.isEmpty, "\(differ.count) texts differ, e.g. \(differ.prefix(3))")
+        let messages: [ChatMessage] = [.system("Be brief."), .user("Hi")]
+        #expect(try SmolModel.loadPromptBuilder(path: out)?.render(messages) == SmolModel.loadPromptBuilder(path: folder)?.render(messages))
+        let file = try GGUFFile(path: out)
+        #expect(try file.string("tokenizer.ggml.pre") == "smollm")
+        #expect(try file.int("general.file_type") == 7)
+    }
+}

@@ -68,6 +68,10 @@ int smol_quant_block(uint32_t type, int *block_size, int *block_bytes);
 // dst = dequantized n values of src (bit-identical to gguf.quants.dequantize). 0 on success,
 // -1 for a type not implemented, -2 when n is not a whole number of blocks.
 int smol_dequantize(uint32_t type, const void *src, float *dst, size_t n);
+// dst = n values of x quantized to Q8_0, Q4_0 or Q4_1 blocks, as ggml's reference quantizers
+// (quantize_row_*_ref, which llama-quantize uses without an importance matrix) and
+// gguf.quants.quantize. 0 on success, -1 for another type, -2 when n is not a multiple of 32.
+int smol_quantize(uint32_t type, const float *x, void *dst, size_t n);
 // Rows of a GGUF matrix [rows, cols] (row_bytes each) to f32 or bf16 (rounded to nearest even)
 // in parallel; output row r is source row row_map[r] (NULL: r). scratch: pool size * cols floats.
 int smol_dequantize_rows(smol_pool *pool, uint32_t type, const void *src, size_t rows, size_t cols, size_t row_bytes,

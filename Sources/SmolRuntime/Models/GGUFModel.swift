@@ -37,6 +37,9 @@ public struct GGUFModelSource {
 
     public var path: String { file.path }
 
+    /// Llama 3's pre-tokenizer regex, as SmolLM3's tokenizer.json has it.
+    static let llama3Pattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
     /// config.json's fields from `<arch>.*` keys, type-checked with errors naming the GGUF key.
     static func config(_ f: GGUFFile, arch: String) throws -> JSONObject {
         let p = arch + "."
@@ -144,7 +147,7 @@ public struct GGUFModelSource {
             return ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel(true)]]
         case "llama-bpe", "llama3", "smollm3":
             // Llama 3's regex (SmolLM3's tokenizer.json), then byte-level mapping without regex.
-            let regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+            let regex = Self.llama3Pattern
             return ["type": "Sequence", "pretokenizers": [
                 ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false], byteLevel(false)]]
         case "gpt2", "default":
