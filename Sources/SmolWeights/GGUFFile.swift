@@ -163,6 +163,16 @@ public final class GGUFFile: @unchecked Sendable {
     /// Pointer to a tensor's first byte (aligned to `alignment` within the file).
     public func pointer(for info: GGUFTensorInfo) -> UnsafeRawPointer { base + dataStart + info.offset }
 
+    /// Drops the resident pages wholly inside a tensor's data (it stays mapped and readable: a
+    /// later read faults the pages back in from the file).
+    public func releasePages(of info: GGUFTensorInfo) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = dataStart + info.offset, end = start + info.byteCount
+        let first = (start + page - 1) / page * page, last = end / page * page
+        guard last > first else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, Int32(MADV_DONTNEED))
+    }
+
     public func adviseWillNeed() { madvise(UnsafeMutableRawPointer(mutating: base), mappedLength, Int32(MADV_WILLNEED)) }
 
     public var tensorBytes: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }

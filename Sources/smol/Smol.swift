@@ -9,7 +9,8 @@ struct Smol: AsyncParsableCommand {
         abstract: "Run SmolLM3 / SmolLM2 models locally on the CPU.",
         discussion: """
         Models are Hugging Face folders (config.json, *.safetensors, tokenizer.json, \
-        generation_config.json). Without --model, the default model is used: \
+        generation_config.json), GGUF files (llama, smollm3), or repo ids found in the local \
+        Hugging Face cache (never downloaded). Without --model, the default model is used: \
         $SMOL_MODEL, else Models/SmolLM2-135M-Instruct (fetch it with scripts/fetch_default_model.sh).
         """,
         version: "smol \(version)\n" + KernelInfo.describe(precision: .fastest),

@@ -320,6 +320,9 @@ public struct GGUFModelSource {
                                      smol_dtype(dt)!, scratch)
             }
             guard rc == 0 else { throw GGUFError.tensor(file: path, tensor: name, rule: "cannot dequantize \(info.type.name) (code \(rc))") }
+            // The mapped blocks are not read again: drop their pages, so the process holds the
+            // dequantized copy only (not both).
+            file.releasePages(of: info)
             out.append(Tensor(info: TensorInfo(name: hf, dtype: dt, shape: info.shape, begin: 0, byteCount: info.elementCount * dt.byteSize),
                               data: UnsafeRawPointer(buffer.pointer), owner: buffer))
         }
