@@ -122,46 +122,34 @@ public final class GGUFFile: @unchecked Sendable {
     public let alignment: Int
     public let dataStart: Int
     public let fileSize: Int
-    private let base: UnsafeRawPointer
-    private let mappedLength: Int
+    private let mapping: MappedFile
 
     public init(path: String) throws(GGUFError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(file: path) }
-        let size = Int(st.st_size)
-        guard size >= 24 else { throw .header(file: path, rule: "the file is \(size) bytes; a GGUF header needs 24") }
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw .mmapFailed(file: path, reason: String(cString: strerror(errno)))
-        }
-        let raw = UnsafeRawPointer(m)
         do {
-            let p = Parser(base: raw, size: size, file: path)
-            try p.parse()
-            version = p.version
-            keys = p.keys
-            metadata = p.metadata
-            tensorNames = p.tensorNames
-            tensors = p.tensors
-            alignment = p.alignment
-            dataStart = p.dataStart
+            mapping = try MappedFile(path: path, minSize: 24)
         } catch {
-            munmap(m, size)
-            throw error
+            switch error {
+            case let .cannotOpen(r): throw .cannotOpen(file: path, reason: r)
+            case .notARegularFile: throw .notARegularFile(file: path)
+            case let .tooSmall(n): throw .header(file: path, rule: "the file is \(n) bytes; a GGUF header needs 24")
+            case let .mmapFailed(r): throw .mmapFailed(file: path, reason: r)
+            }
         }
-        fileSize = size
-        base = raw
-        mappedLength = size
+        let p = Parser(base: mapping.base, size: mapping.size, file: path)
+        try p.parse()
+        version = p.version
+        keys = p.keys
+        metadata = p.metadata
+        tensorNames = p.tensorNames
+        tensors = p.tensors
+        alignment = p.alignment
+        dataStart = p.dataStart
+        fileSize = mapping.size
     }
 
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
-
     /// Pointer to a tensor's first byte (aligned to `alignment` within the file).
-    public func pointer(for info: GGUFTensorInfo) -> UnsafeRawPointer { base + dataStart + info.offset }
+    public func pointer(for info: GGUFTensorInfo) -> UnsafeRawPointer { mapping.base + dataStart + info.offset }
 
     /// Drops the resident pages wholly inside a tensor's data (it stays mapped and readable: a
     /// later read faults the pages back in from the file).
@@ -170,10 +158,10 @@ public final class GGUFFile: @unchecked Sendable {
         let start = dataStart + info.offset, end = start + info.byteCount
         let first = (start + page - 1) / page * page, last = end / page * page
         guard last > first else { return }
-        madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, Int32(MADV_DONTNEED))
+        mapping.advise(Int32(MADV_DONTNEED), offset: first, length: last - first)
     }
 
-    public func adviseWillNeed() { madvise(UnsafeMutableRawPointer(mutating: base), mappedLength, Int32(MADV_WILLNEED)) }
+    public func adviseWillNeed() { mapping.advise(Int32(MADV_WILLNEED)) }
 
     public var tensorBytes: Int { tensors.values.reduce(0) { $0 + $1.byteCount } }
 

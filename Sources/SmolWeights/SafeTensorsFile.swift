@@ -35,47 +35,32 @@ public final class SafeTensorsFile: @unchecked Sendable {
     /// Tensor names in data order.
     public let names: [String]
     public let metadata: [String: String]
-    private let base: UnsafeRawPointer?
-    private let mappedLength: Int
+    private let mapping: MappedFile
     private let dataStart: Int
 
     public init(path: String) throws(WeightsError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .cannotOpen(file: path, reason: String(cString: strerror(errno))) }
-        // A FIFO or device would block or never end; only regular files are mapped.
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(file: path) }
-        let size = Int(st.st_size)
-        guard size >= 8 else { throw .fileTooSmall(file: path, size: size) }
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw .mmapFailed(file: path, reason: String(cString: strerror(errno)))
-        }
-        let raw = UnsafeRawPointer(m)
         do {
-            let parsed = try Self.parseHeader(raw, size: size, file: path)
-            tensors = parsed.tensors
-            names = parsed.names
-            metadata = parsed.metadata
-            dataStart = parsed.dataStart
+            mapping = try MappedFile(path: path, minSize: 8)
         } catch {
-            munmap(m, size)
-            throw error
+            switch error {
+            case let .cannotOpen(r): throw .cannotOpen(file: path, reason: r)
+            case .notARegularFile: throw .notARegularFile(file: path)
+            case let .tooSmall(n): throw .fileTooSmall(file: path, size: n)
+            case let .mmapFailed(r): throw .mmapFailed(file: path, reason: r)
+            }
         }
-        base = raw
-        mappedLength = size
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
+        let parsed = try Self.parseHeader(mapping.base, size: mapping.size, file: path)
+        tensors = parsed.tensors
+        names = parsed.names
+        metadata = parsed.metadata
+        dataStart = parsed.dataStart
     }
 
     /// Pointer to a tensor's first byte. Alignment is not guaranteed by the format: readers
     /// use unaligned loads (the C kernels do) or copy.
     public func pointer(for info: TensorInfo) -> UnsafeRawPointer {
-        base! + dataStart + info.begin
+        mapping.base + dataStart + info.begin
     }
 
     public func tensor(_ name: String) -> Tensor? {
@@ -85,7 +70,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     /// Ask the kernel to read the file ahead; loading then overlaps with setup.
     public func adviseWillNeed() {
-        if let base { madvise(UnsafeMutableRawPointer(mutating: base), mappedLength, Int32(MADV_WILLNEED)) }
+        mapping.advise(Int32(MADV_WILLNEED))
     }
 
     struct Parsed {
