@@ -148,19 +148,15 @@ public enum GGUFExport {
 
     // MARK: folder source
 
+    /// The inverse of GGUFModelSource.hfName, from the same tables.
+    static let hfToGGUFLayer = Dictionary(uniqueKeysWithValues: GGUFModelSource.layerTensorNames.map { ($1, $0) })
+    static let hfToGGUFTop = Dictionary(uniqueKeysWithValues: GGUFModelSource.topTensorNames.map { ($1, $0) })
+
     static func ggufName(_ hf: String) -> String? {
-        switch hf {
-        case "model.embed_tokens.weight": return "token_embd.weight"
-        case "model.norm.weight": return "output_norm.weight"
-        case "lm_head.weight": return "output.weight"
-        default: break
-        }
+        if let top = hfToGGUFTop[hf] { return top }
         let parts = hf.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count >= 5, parts[0] == "model", parts[1] == "layers", let i = Int(parts[2]), parts.last == "weight" else { return nil }
-        let map = ["input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
-                   "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-                   "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"]
-        guard let g = map[parts[3..<(parts.count - 1)].joined(separator: ".")] else { return nil }
+        guard parts.count >= 5, parts[0] == "model", parts[1] == "layers", let i = Int(parts[2]), String(i) == parts[2],
+              parts.last == "weight", let g = hfToGGUFLayer[parts[3..<(parts.count - 1)].joined(separator: ".")] else { return nil }
         return "blk.\(i).\(g).weight"
     }
 

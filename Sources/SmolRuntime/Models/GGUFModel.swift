@@ -248,19 +248,21 @@ public struct GGUFModelSource {
     // MARK: weights
 
     /// Hugging Face name of a llama.cpp tensor name, or nil.
+    /// llama.cpp's per-layer tensor names -> Hugging Face's (both without "weight").
+    static let layerTensorNames = [
+        "attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
+        "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+        "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
+    ]
+    static let topTensorNames = [
+        "token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight", "output.weight": "lm_head.weight",
+    ]
+
     static func hfName(_ g: String) -> String? {
-        switch g {
-        case "token_embd.weight": return "model.embed_tokens.weight"
-        case "output_norm.weight": return "model.norm.weight"
-        case "output.weight": return "lm_head.weight"
-        default: break
-        }
+        if let top = topTensorNames[g] { return top }
         let parts = g.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "blk", let i = Int(parts[1]), i >= 0, String(i) == parts[1], parts[3] == "weight" else { return nil }
-        let map = ["attn_norm": "input_layernorm", "ffn_norm": "post_attention_layernorm",
-                   "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-                   "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"]
-        guard let m = map[String(parts[2])] else { return nil }
+        guard let m = Self.layerTensorNames[String(parts[2])] else { return nil }
         return "model.layers.\(i).\(m).weight"
     }
 
