@@ -79,7 +79,9 @@ public struct GGUFWriter {
         try fh.write(contentsOf: header(infos))
         for (i, t) in infos.enumerated() {
             var bytes = try produce(i)
-            precondition(bytes.count == t.byteCount, "tensor \(t.name): produced \(bytes.count) bytes, expected \(t.byteCount)")
+            guard bytes.count == t.byteCount else {
+                throw GGUFError.tensor(file: path, tensor: t.name, rule: "produced \(bytes.count) bytes, expected \(t.byteCount)")
+            }
             Self.pad(&bytes, alignment)
             try fh.write(contentsOf: bytes)
         }

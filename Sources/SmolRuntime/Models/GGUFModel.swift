@@ -282,7 +282,9 @@ public struct GGUFModelSource {
     /// load to `dequantizeTo` (bf16: half the memory, the default; f32: the exact values, for
     /// the f32 reference path); f32/f16/bf16 tensors are used in place from the mapped file.
     public func weights(config c: TransformerConfig, threads: Int, dequantizeTo: DType = .bf16) throws -> ModelWeights {
-        precondition(dequantizeTo == .bf16 || dequantizeTo == .f32)
+        guard dequantizeTo == .bf16 || dequantizeTo == .f32 else {
+            throw GGUFError.header(file: file.path, rule: "cannot dequantize to \(dequantizeTo.rawValue) (bf16 or f32)")
+        }
         let path = file.path
         var out: [Tensor] = []
         let pool = smol_pool_create(Int32(max(1, threads)))
