@@ -25,7 +25,7 @@ typedef struct {
 static void gemm_task(void *p, int ith, int nth) {
     gemm_ctx *c = p;
     (void)nth;
-    size_t esize = c->dt == SMOL_F32 ? 4 : 2;
+    size_t row_bytes = smol_dtype_row_bytes(c->dt, c->cols);
     float *scratch = c->scratch + (size_t)ith * c->scratch_per_thread;
     size_t r0, r1;
     while (smol_claim(&c->next, c->rows, c->chunk, &r0, &r1)) {
@@ -33,7 +33,7 @@ static void gemm_task(void *p, int ith, int nth) {
         if (c->dt == SMOL_F32) {
             w = (const float *)c->W + r0 * c->cols;
         } else {
-            smol_convert_to_f32((const char *)c->W + r0 * c->cols * esize, c->dt, scratch, (r1 - r0) * c->cols);
+            smol_convert_to_f32((const char *)c->W + r0 * row_bytes, c->dt, scratch, (r1 - r0) * c->cols);
             w = scratch;
         }
         cblas_sgemm(SMOL_CBLAS_ROW_MAJOR, SMOL_CBLAS_NO_TRANS, SMOL_CBLAS_TRANS, (int)c->n, (int)(r1 - r0),

@@ -94,6 +94,50 @@ BF16_FN static void pack_panel(const uint16_t *W, size_t cols, size_t j0, size_t
     }
 }
 
+// Block-type weights: rows [j0, j0 + nr) x [k0, k0 + kc) (k0, kc multiples of 32) dequantized to
+// bf16 (nearest even) in dst [nr, kc]: the values smol_dequantize_rows gives, d * q in f32 (Q4_1:
+// then + m, two roundings as in gguf-py) rounded once to bf16.
+BF16_FN static inline void store_bf16x16(uint16_t *dst, __m512 v) {
+    _mm256_storeu_si256((__m256i *)dst, (__m256i)_mm512_cvtneps_pbh(v));
+}
+
+BF16_FN static void dequant_panel_bf16(const uint8_t *W, smol_dtype dt, size_t cols, size_t j0, size_t nr, size_t k0,
+                                       size_t kc, uint16_t *dst) {
+    const size_t bb = smol_dtype_block_bytes(dt), rb = cols / 32 * bb, nb = kc / 32;
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    for (size_t j = 0; j < nr; j++) {
+        const uint8_t *b = W + (j0 + j) * rb + k0 / 32 * bb;
+        uint16_t *o = dst + j * kc;
+        for (size_t i = 0; i < nb; i++, b += bb, o += 32) {
+            uint16_t h;
+            memcpy(&h, b, 2);
+            const __m512 d = _mm512_set1_ps(smol_f16_to_f32(h));
+            __m512i q0, q1;
+            if (dt == SMOL_Q8_0) {
+                q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2)));
+                q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 18)));
+            } else {
+                __m128i raw = _mm_loadu_si128((const __m128i *)(b + (dt == SMOL_Q4_1 ? 4 : 2)));
+                q0 = _mm512_cvtepu8_epi32(_mm_and_si128(raw, lo4));
+                q1 = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(raw, 4), lo4));
+                if (dt == SMOL_Q4_0) {
+                    q0 = _mm512_sub_epi32(q0, _mm512_set1_epi32(8));
+                    q1 = _mm512_sub_epi32(q1, _mm512_set1_epi32(8));
+                }
+            }
+            __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(q0), d), v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(q1), d);
+            if (dt == SMOL_Q4_1) {
+                memcpy(&h, b + 2, 2);
+                const __m512 m = _mm512_set1_ps(smol_f16_to_f32(h));
+                v0 = _mm512_add_ps(v0, m);
+                v1 = _mm512_add_ps(v1, m);
+            }
+            store_bf16x16(o, v0);
+            store_bf16x16(o + 16, v1);
+        }
+    }
+}
+
 static inline __mmask16 lane_mask(size_t valid, size_t v) {
     size_t lo = v * 16;
     if (valid <= lo) return 0;
@@ -151,6 +195,8 @@ static void gemm_bf16_task(void *p, int ith, int nth) {
     static _Thread_local uint32_t *packed = NULL;
     if (!packed) packed = aligned_alloc(64, (size_t)NC_MAX * KC / 2 * sizeof(uint32_t));
     if (!packed) return;
+    // One panel of block-type weights dequantized to bf16 before packing: NR x KC.
+    static _Thread_local uint16_t *deq = NULL;
     size_t b0, b1;
     while (smol_claim(&c->next, c->blocks_total, 1, &b0, &b1)) {
         int j = 0;
@@ -165,7 +211,14 @@ static void gemm_bf16_task(void *p, int ith, int nth) {
             size_t kp = kc / 2;
             for (size_t pn = 0; pn < npanels; pn++) {
                 size_t nr = ncols - pn * NR < NR ? ncols - pn * NR : NR;
-                pack_panel(W, c->cols, col0 + pn * NR, nr, k0, kp, packed + pn * NR * kp);
+                if (smol_dtype_is_quant(job->dtype)) {
+                    if (!deq) deq = aligned_alloc(64, (size_t)NR * KC * sizeof(uint16_t));
+                    if (!deq) return;
+                    dequant_panel_bf16(job->W, job->dtype, c->cols, col0 + pn * NR, nr, k0, kc, deq);
+                    pack_panel(deq, kc, 0, nr, 0, kp, packed + pn * NR * kp);
+                } else {
+                    pack_panel(W, c->cols, col0 + pn * NR, nr, k0, kp, packed + pn * NR * kp);
+                }
             }
             for (size_t i0 = 0; i0 < c->n; i0 += MR) {
                 size_t mr = c->n - i0 < MR ? c->n - i0 : MR;
@@ -203,8 +256,10 @@ static void round_task(void *p, int ith, int nth) {
 int smol_gemm_bf16_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X, size_t n,
                          size_t cols) {
     if (smol_isa_active() < SMOL_ISA_AVX512_BF16 || njobs < 1 || njobs > 16 || n == 0) return 0;
-    for (int j = 0; j < njobs; j++)
-        if (jobs[j].dtype != SMOL_BF16) return 0;
+    for (int j = 0; j < njobs; j++) {
+        if (jobs[j].dtype == SMOL_F32 || jobs[j].dtype == SMOL_F16) return 0;
+        if (smol_dtype_is_quant(jobs[j].dtype) && cols % 32 != 0) return 0;
+    }
     size_t ldx = (cols + 1) & ~(size_t)1;
     // X in bf16: the calling thread's buffer, grown and kept (prefill allocates once).
     static _Thread_local void *xb_buf = NULL;

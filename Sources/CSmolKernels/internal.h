@@ -47,6 +47,18 @@ static inline void *smol_grow(void **buf, size_t *cap, size_t bytes) {
 }
 
 float smol_dot_f32(const float *a, const float *b, size_t n);
+
+// A quantized activation row (smol_quantize_x's buffer).
+typedef struct {
+    const int8_t *q;    // [cols]
+    const float *d;     // [cols / 32] block scales
+    const float *ds;    // [cols / 32] d * s
+    const int32_t *s;   // [cols / 32] sum of the block's q
+} smol_qx;
+smol_qx smol_qx_view(const void *buf, size_t cols);
+size_t smol_dtype_block_bytes(smol_dtype dt);  // 34, 18, 20 for Q8_0, Q4_0, Q4_1; 0 otherwise
+// y[r] for r in [r0, r1) from block-type W and a row quantized by smol_quantize_x.
+void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 void smol_axpy_f32(float a, const float *x, float *y, size_t n);  // y += a*x
 
 // AVX-512 paths (matvec_avx512.c), called only when smol_isa_active() >= SMOL_ISA_AVX512.

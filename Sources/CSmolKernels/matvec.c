@@ -229,9 +229,11 @@ static int bf16_split_ok(size_t cols) {
     return 0;
 }
 
-// Rows [r0, r1) on the active level; xe/xo (x de-interleaved, when bf16_split_ok) or NULL.
-static void matvec_rows(const void *W, smol_dtype dt, const float *x, const float *xe, const float *xo, float *y,
-                        size_t r0, size_t r1, size_t cols) {
+// Rows [r0, r1) on the active level; xe/xo (x de-interleaved, when bf16_split_ok) or NULL;
+// qx: x quantized by smol_quantize_x, for block-type weights.
+static void matvec_rows(const void *W, smol_dtype dt, const float *x, const float *xe, const float *xo,
+                        const void *qx, float *y, size_t r0, size_t r1, size_t cols) {
+    if (smol_dtype_is_quant(dt)) { smol_matvec_quant_rows(W, dt, qx, y, r0, r1, cols); return; }
 #if defined(__x86_64__)
     int isa = smol_isa_active();
     if (isa >= SMOL_ISA_AVX512) {
@@ -256,20 +258,30 @@ static void matvec_rows(const void *W, smol_dtype dt, const float *x, const floa
 
 void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y, size_t r0,
                        size_t r1, size_t cols) {
+    if (smol_dtype_is_quant(dt)) {
+        static _Thread_local void *qbuf = NULL;
+        static _Thread_local size_t qcap = 0;
+        void *qx = smol_grow(&qbuf, &qcap, smol_qx_bytes(cols));
+        if (!qx) return;
+        smol_quantize_x(x, cols, qx);
+        smol_matvec_quant_rows(W, dt, qx, y, r0, r1, cols);
+        return;
+    }
     if (dt == SMOL_BF16 && bf16_split_ok(cols)) {
         float stack[2 * 2048];
         float *xs = cols <= 2 * 2048 ? stack : malloc(cols * sizeof(float));
         if (xs) {
             deinterleave_x(x, cols, xs, xs + cols / 2);
-            matvec_rows(W, dt, x, xs, xs + cols / 2, y, r0, r1, cols);
+            matvec_rows(W, dt, x, xs, xs + cols / 2, NULL, y, r0, r1, cols);
             if (xs != stack) free(xs);
             return;
         }
     }
-    matvec_rows(W, dt, x, NULL, NULL, y, r0, r1, cols);
+    matvec_rows(W, dt, x, NULL, NULL, NULL, y, r0, r1, cols);
 }
 
 void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n) {
+    if (smol_dtype_is_quant(dt)) { smol_dequantize(smol_dtype_ggml(dt), src, dst, n); return; }
 #if defined(__x86_64__)
     if (dt == SMOL_F32) { memcpy(dst, src, n * sizeof(float)); return; }
     if (smol_isa_active() >= SMOL_ISA_AVX512) { smol_convert_avx512(src, dt, dst, n); return; }
@@ -294,8 +306,6 @@ void smol_axpy_f32(float a, const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-static size_t dtype_size(smol_dtype dt) { return dt == SMOL_F32 ? 4 : 2; }
-
 // ---- parallel drivers --------------------------------------------------------------------------
 
 typedef struct {
@@ -305,6 +315,8 @@ typedef struct {
     size_t n, cols, total_rows, chunk;
     _Atomic size_t next;
     const float *xe, *xo;  // x de-interleaved for the bf16 kernel, or NULL
+    const uint8_t *qx;     // x quantized (smol_quantize_x), qx_stride bytes per row, or NULL
+    size_t qx_stride;
 } multi_ctx;
 
 // Rows of all jobs are concatenated and claimed in chunks (multiples of 4 rows). Every input row
@@ -329,7 +341,8 @@ static void multi_task(void *p, int ith, int nth) {
                     const float *xt = c->x + t * c->cols;
                     const float *xe = split ? c->xe + t * c->cols : NULL;
                     const float *xo = split ? c->xe + t * c->cols + c->cols / 2 : NULL;
-                    matvec_rows(job->W, job->dtype, xt, xe, xo, job->y + t * job->rows, b, be, c->cols);
+                    const void *qx = c->qx ? c->qx + t * c->qx_stride : NULL;
+                    matvec_rows(job->W, job->dtype, xt, xe, xo, qx, job->y + t * job->rows, b, be, c->cols);
                 }
             }
             base += job->rows;
@@ -339,8 +352,22 @@ static void multi_task(void *p, int ith, int nth) {
 
 void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X,
                        size_t n, size_t cols) {
-    multi_ctx c = {jobs, njobs, X, n, cols, 0, 0, 0, NULL, NULL};
-    for (int j = 0; j < njobs; j++) c.total_rows += jobs[j].rows;
+    multi_ctx c = {jobs, njobs, X, n, cols, 0, 0, 0, NULL, NULL, NULL, 0};
+    int quant = 0;
+    for (int j = 0; j < njobs; j++) {
+        c.total_rows += jobs[j].rows;
+        quant |= smol_dtype_is_quant(jobs[j].dtype);
+    }
+    // Block-type weights: each input row quantized once, for every thread.
+    static _Thread_local void *qbuf = NULL;
+    static _Thread_local size_t qcap = 0;
+    if (quant) {
+        c.qx_stride = smol_qx_bytes(cols);
+        uint8_t *q = smol_grow(&qbuf, &qcap, n * c.qx_stride);
+        if (!q) return;
+        for (size_t t = 0; t < n; t++) smol_quantize_x(X + t * cols, cols, q + t * c.qx_stride);
+        c.qx = q;
+    }
     // x split once per input row for every thread (bf16 weights). The buffer belongs to the
     // calling thread and only grows, so steady-state decode allocates nothing.
     static _Thread_local void *split = NULL;
@@ -375,7 +402,7 @@ static void convert_task(void *p, int ith, int nth) {
     size_t r0, r1;
     (void)ith; (void)nth;
     while (smol_claim(&c->next, c->rows, 16, &r0, &r1))
-    smol_convert_to_f32((const char *)c->W + r0 * c->cols * dtype_size(c->dt), c->dt,
+    smol_convert_to_f32((const char *)c->W + r0 * smol_dtype_row_bytes(c->dt, c->cols), c->dt,
                         c->dst + r0 * c->cols, (r1 - r0) * c->cols);
 }
 

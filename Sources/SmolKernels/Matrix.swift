@@ -16,11 +16,13 @@ public struct WeightMatrix: @unchecked Sendable {
         self.cols = cols
     }
 
-    public var elementSize: Int { dtype == SMOL_F32 ? 4 : 2 }
-    public var byteCount: Int { rows * cols * elementSize }
+    /// Bytes of one row (for a block type, its blocks of 32).
+    public var rowBytes: Int { smol_dtype_row_bytes(dtype, cols) }
+    public var byteCount: Int { rows * rowBytes }
+    public var isQuantized: Bool { smol_dtype_is_quant(dtype) != 0 }
 
-    /// Pointer to the first element of `row`.
-    public func row(_ r: Int) -> UnsafeRawPointer { data + r * cols * elementSize }
+    /// Pointer to the first element (or block) of `row`.
+    public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
 }
 
 extension smol_dtype {
@@ -30,6 +32,30 @@ extension smol_dtype {
         case .f16: self = SMOL_F16
         case .bf16: self = SMOL_BF16
         default: return nil
+        }
+    }
+
+    /// The GGUF block types the kernels compute from directly (others are dequantized at load).
+    public init?(_ t: GGMLType) {
+        switch t {
+        case .f32: self = SMOL_F32
+        case .f16: self = SMOL_F16
+        case .bf16: self = SMOL_BF16
+        case .q8_0: self = SMOL_Q8_0
+        case .q4_0: self = SMOL_Q4_0
+        case .q4_1: self = SMOL_Q4_1
+        default: return nil
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case SMOL_F32: return "f32"
+        case SMOL_F16: return "f16"
+        case SMOL_BF16: return "bf16"
+        case SMOL_Q8_0: return "q8_0"
+        case SMOL_Q4_0: return "q4_0"
+        default: return "q4_1"
         }
     }
 }

@@ -24,6 +24,10 @@ public final class SmolModel: @unchecked Sendable {
         public var precision: ComputePrecision? = nil
         /// Storage of the KV cache: bf16 (default, half the memory) or f32.
         public var kvType: KVCacheType = .bf16
+        /// GGUF files: compute from Q8_0/Q4_0/Q4_1 blocks as stored (int8 decode kernels, memory
+        /// of the file). false: dequantize them at load to bf16 (or f32 with precision .f32).
+        /// `precision == .f32` always dequantizes to f32, the exact reference.
+        public var keepQuantized: Bool = true
         public init() {}
         /// f32 activations and KV cache: the path compared with transformers in float32.
         public static var exactF32: LoadOptions { var o = LoadOptions(); o.precision = .f32; o.kvType = .f32; return o }
@@ -49,8 +53,11 @@ public final class SmolModel: @unchecked Sendable {
             let source = try GGUFModelSource(path: directory)
             config = try source.transformerConfig()
             source.file.adviseWillNeed()
+            // --precision f32 is the exact reference: every block dequantized to f32. Otherwise
+            // Q8_0/Q4_0/Q4_1 stay as stored (the int8 kernels), other types become bf16.
+            let exact = options.precision == .f32
             let weights = try source.weights(config: config, threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                                             dequantizeTo: options.precision == .f32 ? .f32 : .bf16)
+                                             dequantizeTo: exact ? .f32 : .bf16, keepQuantized: options.keepQuantized && !exact)
             progress(.weights(bytes: weights.totalBytes))
             model = try TransformerModel(config: config, weights: weights, threads: options.threads, precision: options.precision,
                                          kvType: options.kvType)

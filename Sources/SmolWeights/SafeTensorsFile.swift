@@ -13,14 +13,18 @@ public struct TensorInfo: Sendable, Equatable {
     /// Offset of the first byte inside the data section.
     public let begin: Int
     public let byteCount: Int
+    /// For a tensor kept in GGUF blocks (a GGUF file's Q8_0, Q4_0, Q4_1): its block type, with
+    /// `dtype` .u8 (the raw bytes). nil for plain element types.
+    public let quantization: GGMLType?
     public var elementCount: Int { shape.reduce(1, *) }
 
-    public init(name: String, dtype: DType, shape: [Int], begin: Int, byteCount: Int) {
+    public init(name: String, dtype: DType, shape: [Int], begin: Int, byteCount: Int, quantization: GGMLType? = nil) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.begin = begin
         self.byteCount = byteCount
+        self.quantization = quantization
     }
 }
 

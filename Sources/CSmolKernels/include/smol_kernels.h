@@ -10,8 +10,13 @@
 extern "C" {
 #endif
 
-// Storage precision of a weight matrix (SmolKernels maps SmolWeights' DType onto it).
-typedef enum { SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2 } smol_dtype;
+// Storage format of a weight matrix: a float type, or GGUF blocks of 32 (ggml's Q8_0, Q4_0,
+// Q4_1), each row a whole number of blocks. KV caches and activations use only F32 and BF16.
+typedef enum { SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2, SMOL_Q8_0 = 3, SMOL_Q4_0 = 4, SMOL_Q4_1 = 5 } smol_dtype;
+int smol_dtype_is_quant(smol_dtype dt);
+// Bytes of one row of `cols` values; 0 for a block type when cols is not a multiple of 32.
+size_t smol_dtype_row_bytes(smol_dtype dt, size_t cols);
+uint32_t smol_dtype_ggml(smol_dtype dt);  // the GGUF tensor type id
 
 // ---- CPU features and instruction-set selection -------------------------------------
 // Feature bits, each counted only when the OS saves the state it needs (xgetbv; AMX tile
@@ -78,6 +83,17 @@ int smol_dequantize_rows(smol_pool *pool, uint32_t type, const void *src, size_t
                          const int32_t *row_map, void *dst, smol_dtype out, float *scratch);
 
 // ---- Matrix-vector (decode) ----------------------------------------------------------
+// Block-type weights (Q8_0, Q4_0, Q4_1) meet x quantized to 8-bit blocks of 32 (per block
+// d = amax / 127, q = round(x / d), as llama.cpp's q8_0/q8_1) in integer dot products, on
+// every kernel below (matvec_range, matvec_multi, matmul_multi) and on every level:
+// AVX512_VNNI (vpdpbusd), AVX2 (vpmaddubsw), scalar. smol_quant_path() names the one in use.
+const char *smol_quant_path(void);
+// The quantized form of one activation row, as the kernels use it (exposed for tests):
+// int8 q[cols], then f32 d[cols/32], f32 d*sum(q)[cols/32], int32 sum(q)[cols/32], in
+// smol_qx_bytes(cols) bytes. cols must be a multiple of 32.
+size_t smol_qx_bytes(size_t cols);
+void smol_quantize_x(const float *x, size_t cols, void *buf);
+
 // y[r] = sum_k W[r, k] * x[k] for r in [r0, r1); W row-major [rows, cols] in dtype dt.
 void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y,
                        size_t r0, size_t r1, size_t cols);
@@ -105,7 +121,7 @@ int smol_matvec_multi_dpbf16(smol_pool *pool, const smol_matvec_job *jobs, int n
 void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs,
                        const float *X, size_t n, size_t cols);
 
-// Y [n, rows] = X [n, cols] * W^T through OpenBLAS sgemm, W widened to f32 per thread in
+// Y [n, rows] = X [n, cols] * W^T through OpenBLAS sgemm, W widened (or dequantized) to f32 per thread in
 // `scratch` (nthreads * scratch_per_thread floats; scratch_per_thread >= cols).
 // OpenBLAS must be set to one thread: the pool provides the parallelism.
 void smol_gemm(smol_pool *pool, const void *W, smol_dtype dt, const float *X, size_t n, size_t rows,
@@ -113,8 +129,10 @@ void smol_gemm(smol_pool *pool, const void *W, smol_dtype dt, const float *X, si
 
 // Y_j [n, rows_j] = bf16(X) [n, cols] * W_j^T for bf16 weights W_j sharing the input X, with
 // X rounded to bf16 (nearest even) and f32 accumulation (vdpbf16ps): transformers' bf16
-// arithmetic. Returns 1 when done; 0, touching nothing, when the active level is below
-// SMOL_ISA_AVX512_BF16, a weight is not bf16, or njobs is outside 1...16.
+// arithmetic. Block-type weights (Q8_0, Q4_0, Q4_1) are dequantized to bf16 (nearest even)
+// panel by panel as they are packed, never as a whole matrix. Returns 1 when done; 0, touching
+// nothing, when the active level is below SMOL_ISA_AVX512_BF16, a weight is f32 or f16, or
+// njobs is outside 1...16.
 int smol_gemm_bf16_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X, size_t n,
                          size_t cols);
 

@@ -278,10 +278,14 @@ public struct GGUFModelSource {
     }
 
     /// Every tensor under its Hugging Face name. Unknown tensors are an error (a bias or an
-    /// extra matrix would otherwise be silently ignored). Quantized tensors are dequantized at
-    /// load to `dequantizeTo` (bf16: half the memory, the default; f32: the exact values, for
-    /// the f32 reference path); f32/f16/bf16 tensors are used in place from the mapped file.
-    public func weights(config c: TransformerConfig, threads: Int, dequantizeTo: DType = .bf16) throws -> ModelWeights {
+    /// extra matrix would otherwise be silently ignored). f32/f16/bf16 tensors are used in place
+    /// from the mapped file. With `keepQuantized`, so are Q8_0/Q4_0/Q4_1 blocks, which the kernels
+    /// read directly (q/k rows are re-ordered into a copy of the same size, the mapped pages
+    /// dropped). Other quantized tensors, or all of them without `keepQuantized`, are
+    /// dequantized at load to `dequantizeTo` (bf16: half the memory; f32: the exact values, for
+    /// the f32 reference path).
+    public func weights(config c: TransformerConfig, threads: Int, dequantizeTo: DType = .bf16,
+                        keepQuantized: Bool = true) throws -> ModelWeights {
         guard dequantizeTo == .bf16 || dequantizeTo == .f32 else {
             throw GGUFError.header(file: file.path, rule: "cannot dequantize to \(dequantizeTo.rawValue) (bf16 or f32)")
         }
@@ -300,6 +304,10 @@ public struct GGUFModelSource {
             if let dt = direct, !isQ, !isK {
                 out.append(Tensor(info: TensorInfo(name: hf, dtype: dt, shape: info.shape, begin: 0, byteCount: info.byteCount),
                                   data: src, owner: file))
+                continue
+            }
+            if keepQuantized, let kt = smol_dtype(info.type), smol_dtype_is_quant(kt) != 0 {
+                out.append(try keptBlocks(info, hf: hf, kernelType: kt, heads: isQ ? c.numHeads : isK ? c.numKVHeads : nil, config: c))
                 continue
             }
             guard info.type.isDequantizable else {
@@ -331,6 +339,30 @@ public struct GGUFModelSource {
                               data: UnsafeRawPointer(buffer.pointer), owner: buffer))
         }
         return try ModelWeights(source: path, tensors: out)
+    }
+}
+
+extension GGUFModelSource {
+    /// A tensor of Q8_0/Q4_0/Q4_1 blocks as the kernels read them: a view of the mapping, or for
+    /// q/k (`heads` given) the rows in Hugging Face order in a copy, the mapped pages dropped.
+    fileprivate func keptBlocks(_ info: GGUFTensorInfo, hf: String, kernelType: smol_dtype, heads: Int?,
+                                config c: TransformerConfig) throws -> Tensor {
+        let cols = info.dims[0], rows = info.elementCount / cols, rowBytes = smol_dtype_row_bytes(kernelType, cols)
+        guard info.dims.count == 2, rowBytes > 0, rowBytes * rows == info.byteCount else {
+            throw GGUFError.tensor(file: file.path, tensor: info.name, rule: "shape \(info.shape) is not whole \(info.type.name) rows")
+        }
+        let t = TensorInfo(name: hf, dtype: .u8, shape: info.shape, begin: 0, byteCount: info.byteCount, quantization: info.type)
+        let src = file.pointer(for: info)
+        guard let heads else { return Tensor(info: t, data: src, owner: file) }
+        guard rows == heads * c.headDim else {
+            throw GGUFError.tensor(file: file.path, tensor: info.name, rule: "shape \(info.shape), expected [\(heads * c.headDim), \(c.hiddenSize)]")
+        }
+        let buffer = OwnedBuffer(bytes: info.byteCount)
+        for (r, s) in Self.unpermuteRows(rows: rows, heads: heads).enumerated() {
+            (buffer.pointer + r * rowBytes).copyMemory(from: src + Int(s) * rowBytes, byteCount: rowBytes)
+        }
+        file.releasePages(of: info)
+        return Tensor(info: t, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 }
 

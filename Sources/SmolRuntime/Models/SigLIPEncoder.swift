@@ -171,6 +171,12 @@ struct WeightBinder {
         guard t.shape == (shape ?? [rows, cols]) else {
             throw ModelError.shapeMismatch(tensor: name, expected: shape ?? [rows, cols], actual: t.shape)
         }
+        if let q = t.info.quantization {
+            guard let dt = smol_dtype(q), smol_dtype_row_bytes(dt, cols) * rows == t.info.byteCount else {
+                throw ModelError.unsupportedDType(tensor: name, dtype: q.name)
+            }
+            return WeightMatrix(data: t.data, dtype: dt, rows: rows, cols: cols)
+        }
         guard let dt = smol_dtype(t.dtype) else { throw ModelError.unsupportedDType(tensor: name, dtype: t.dtype.rawValue) }
         return WeightMatrix(data: t.data, dtype: dt, rows: rows, cols: cols)
     }

@@ -1,0 +1,249 @@
+// Decode straight from GGUF blocks (Q8_0, Q4_0, Q4_1): the activation row is quantized once
+// per call to 8-bit blocks of 32 (as llama.cpp's quantize_row_q8_0/q8_1), and every weight
+// block meets it in an integer dot product, scaled once per block:
+//
+//   Q8_0: w = d_w q            dot = d_w d_x sum(q qx)
+//   Q4_0: w = d_w (q - 8)      dot = d_w d_x (sum(q qx) - 8 s_x)        s_x = sum(qx)
+//   Q4_1: w = d_w q + m_w      dot = d_w d_x sum(q qx) + m_w d_x s_x
+//
+// The integer sums are exact on every path, so the paths differ only in the order of the
+// per-block float products. Paths: scalar; AVX2 (vpmaddubsw + vpmaddwd: q is the unsigned
+// operand, |q| and sign(qx, q) for Q8_0 so the pair sums cannot saturate); AVX512_VNNI on ymm
+// (vpdpbusd; Zen 4 runs zmm as two ymm halves anyway, so ymm keeps one block per register).
+// One weight row at a time per thread, two accumulators for alternating blocks, one sequential
+// stream per thread (the hardware prefetcher follows it).
+#include "smol_kernels.h"
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
+#define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+#endif
+
+int smol_dtype_is_quant(smol_dtype dt) { return dt == SMOL_Q8_0 || dt == SMOL_Q4_0 || dt == SMOL_Q4_1; }
+
+size_t smol_dtype_block_bytes(smol_dtype dt) {
+    switch (dt) {
+    case SMOL_Q8_0: return 34;
+    case SMOL_Q4_0: return 18;
+    case SMOL_Q4_1: return 20;
+    default: return 0;
+    }
+}
+
+size_t smol_dtype_row_bytes(smol_dtype dt, size_t cols) {
+    switch (dt) {
+    case SMOL_F32: return cols * 4;
+    case SMOL_F16: case SMOL_BF16: return cols * 2;
+    default: return cols % 32 ? 0 : cols / 32 * smol_dtype_block_bytes(dt);
+    }
+}
+
+uint32_t smol_dtype_ggml(smol_dtype dt) {
+    switch (dt) {
+    case SMOL_F32: return SMOL_GGML_F32;
+    case SMOL_F16: return SMOL_GGML_F16;
+    case SMOL_BF16: return SMOL_GGML_BF16;
+    case SMOL_Q8_0: return SMOL_GGML_Q8_0;
+    case SMOL_Q4_0: return SMOL_GGML_Q4_0;
+    default: return SMOL_GGML_Q4_1;
+    }
+}
+
+// ---- activations to 8-bit blocks ---------------------------------------------------------------
+
+size_t smol_qx_bytes(size_t cols) {
+    size_t nb = cols / 32;
+    return (cols + 63) / 64 * 64 + (nb * 3 * 4 + 63) / 64 * 64;
+}
+
+smol_qx smol_qx_view(const void *buf, size_t cols) {
+    const uint8_t *b = buf;
+    size_t nb = cols / 32, off = (cols + 63) / 64 * 64;
+    smol_qx v = {(const int8_t *)b, (const float *)(b + off), (const float *)(b + off + nb * 4),
+                 (const int32_t *)(b + off + nb * 8)};
+    return v;
+}
+
+// As ggml's quantize_row_q8_1_ref: d = amax / 127, q = round(x / d) (half away from zero);
+// d is kept in f32 (llama.cpp rounds it to f16 for storage), and s = sum(q) exactly.
+void smol_quantize_x(const float *x, size_t cols, void *buf) {
+    uint8_t *b = buf;
+    size_t nb = cols / 32, off = (cols + 63) / 64 * 64;
+    int8_t *q = (int8_t *)b;
+    float *d = (float *)(b + off), *ds = (float *)(b + off + nb * 4);
+    int32_t *s = (int32_t *)(b + off + nb * 8);
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + i * 32;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
+        const float di = amax / 127.0f, id = di != 0 ? 1.0f / di : 0.0f;
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            const int v = (int)roundf(xb[j] * id);
+            q[i * 32 + j] = (int8_t)v;
+            sum += v;
+        }
+        d[i] = di;
+        s[i] = sum;
+        ds[i] = di * (float)sum;
+    }
+}
+
+// ---- one weight row against one quantized activation row -----------------------------------------
+
+static inline float f16_at(const uint8_t *p) { return smol_f16_to_f32((uint16_t)(p[0] | (p[1] << 8))); }
+
+static float dot_q8_0_scalar(const uint8_t *w, smol_qx x, size_t nb) {
+    float acc = 0;
+    for (size_t i = 0; i < nb; i++, w += 34) {
+        int32_t isum = 0;
+        for (int j = 0; j < 32; j++) isum += (int8_t)w[2 + j] * x.q[i * 32 + j];
+        acc += f16_at(w) * x.d[i] * (float)isum;
+    }
+    return acc;
+}
+
+static float dot_q4_0_scalar(const uint8_t *w, smol_qx x, size_t nb) {
+    float acc = 0;
+    for (size_t i = 0; i < nb; i++, w += 18) {
+        int32_t isum = -8 * x.s[i];
+        for (int j = 0; j < 16; j++) isum += (w[2 + j] & 0xF) * x.q[i * 32 + j] + (w[2 + j] >> 4) * x.q[i * 32 + j + 16];
+        acc += f16_at(w) * x.d[i] * (float)isum;
+    }
+    return acc;
+}
+
+static float dot_q4_1_scalar(const uint8_t *w, smol_qx x, size_t nb) {
+    float acc = 0, macc = 0;
+    for (size_t i = 0; i < nb; i++, w += 20) {
+        int32_t isum = 0;
+        for (int j = 0; j < 16; j++) isum += (w[4 + j] & 0xF) * x.q[i * 32 + j] + (w[4 + j] >> 4) * x.q[i * 32 + j + 16];
+        acc += f16_at(w) * x.d[i] * (float)isum;
+        macc += f16_at(w + 2) * x.ds[i];
+    }
+    return acc + macc;
+}
+
+#if defined(__x86_64__)
+AVX2_FN static inline float hsum8(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+AVX2_FN static inline float f16s(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+// 16 bytes of nibbles -> 32 values 0..15 in block order (low nibbles are elements 0..15).
+AVX2_FN static inline __m256i nibbles(const uint8_t *qs) {
+    __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    __m256i v = _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
+}
+
+// Integer dot of 32 unsigned bytes with 32 signed ones, as 8 int32 partial sums plus `init`.
+// DOT_U8S8 is vpdpbusd on VNNI and vpmaddubsw + vpmaddwd on AVX2 (pair sums stay below 2^15
+// for the operands used here: nibbles, or |q8| against sign-adjusted activations).
+#define DEFINE_QUANT_DOTS(SUFFIX, FN, DOT_U8S8)                                                          \
+    FN static float dot_q8_0_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) {                           \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                                         \
+        size_t i = 0;                                                                                     \
+        for (; i + 2 <= nb; i += 2, w += 68) {                                                            \
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + 2)), w1 = _mm256_loadu_si256((const __m256i *)(w + 36)); \
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(x.q + i * 32)), x1 = _mm256_loadu_si256((const __m256i *)(x.q + i * 32 + 32)); \
+            __m256i p0 = DOT_U8S8(_mm256_setzero_si256(), _mm256_sign_epi8(w0, w0), _mm256_sign_epi8(x0, w0));     \
+            __m256i p1 = DOT_U8S8(_mm256_setzero_si256(), _mm256_sign_epi8(w1, w1), _mm256_sign_epi8(x1, w1));     \
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16s(w) * x.d[i]), a0);                  \
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(f16s(w + 34) * x.d[i + 1]), a1);         \
+        }                                                                                                 \
+        if (i < nb) {                                                                                     \
+            __m256i w0 = _mm256_loadu_si256((const __m256i *)(w + 2));                                    \
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)(x.q + i * 32));                             \
+            __m256i p0 = DOT_U8S8(_mm256_setzero_si256(), _mm256_sign_epi8(w0, w0), _mm256_sign_epi8(x0, w0));     \
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16s(w) * x.d[i]), a0);                  \
+        }                                                                                                 \
+        return hsum8(_mm256_add_ps(a0, a1));                                                              \
+    }                                                                                                     \
+    /* Q4_0: the -8 s_x term enters as the accumulator's first lane, so the sum stays integer. */        \
+    FN static float dot_q4_0_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) {                           \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                                         \
+        size_t i = 0;                                                                                     \
+        for (; i + 2 <= nb; i += 2, w += 36) {                                                            \
+            __m256i c0 = _mm256_zextsi128_si256(_mm_cvtsi32_si128(-8 * x.s[i]));                          \
+            __m256i c1 = _mm256_zextsi128_si256(_mm_cvtsi32_si128(-8 * x.s[i + 1]));                      \
+            __m256i p0 = DOT_U8S8(c0, nibbles(w + 2), _mm256_loadu_si256((const __m256i *)(x.q + i * 32)));      \
+            __m256i p1 = DOT_U8S8(c1, nibbles(w + 20), _mm256_loadu_si256((const __m256i *)(x.q + i * 32 + 32))); \
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16s(w) * x.d[i]), a0);                  \
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(f16s(w + 18) * x.d[i + 1]), a1);         \
+        }                                                                                                 \
+        if (i < nb) {                                                                                     \
+            __m256i c0 = _mm256_zextsi128_si256(_mm_cvtsi32_si128(-8 * x.s[i]));                          \
+            __m256i p0 = DOT_U8S8(c0, nibbles(w + 2), _mm256_loadu_si256((const __m256i *)(x.q + i * 32)));      \
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16s(w) * x.d[i]), a0);                  \
+        }                                                                                                 \
+        return hsum8(_mm256_add_ps(a0, a1));                                                              \
+    }                                                                                                     \
+    FN static float dot_q4_1_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) {                           \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                                         \
+        float m0 = 0, m1 = 0;                                                                             \
+        size_t i = 0;                                                                                     \
+        for (; i + 2 <= nb; i += 2, w += 40) {                                                            \
+            __m256i p0 = DOT_U8S8(_mm256_setzero_si256(), nibbles(w + 4), _mm256_loadu_si256((const __m256i *)(x.q + i * 32)));      \
+            __m256i p1 = DOT_U8S8(_mm256_setzero_si256(), nibbles(w + 24), _mm256_loadu_si256((const __m256i *)(x.q + i * 32 + 32))); \
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16s(w) * x.d[i]), a0);                  \
+            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(f16s(w + 20) * x.d[i + 1]), a1);         \
+            m0 += f16s(w + 2) * x.ds[i];                                                                  \
+            m1 += f16s(w + 22) * x.ds[i + 1];                                                             \
+        }                                                                                                 \
+        if (i < nb) {                                                                                     \
+            __m256i p0 = DOT_U8S8(_mm256_setzero_si256(), nibbles(w + 4), _mm256_loadu_si256((const __m256i *)(x.q + i * 32)));      \
+            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(f16s(w) * x.d[i]), a0);                  \
+            m0 += f16s(w + 2) * x.ds[i];                                                                  \
+        }                                                                                                 \
+        return hsum8(_mm256_add_ps(a0, a1)) + (m0 + m1);                                                  \
+    }
+
+AVX2_FN static inline __m256i dot_u8s8_avx2(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+DEFINE_QUANT_DOTS(avx2, AVX2_FN, dot_u8s8_avx2)
+#define DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+DEFINE_QUANT_DOTS(vnni, VNNI_FN, DOT_VNNI)
+#endif
+
+typedef float (*qdot_fn)(const uint8_t *, smol_qx, size_t);
+
+static qdot_fn qdot_for(smol_dtype dt) {
+#if defined(__x86_64__)
+    int isa = smol_isa_active();
+    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI))
+        return dt == SMOL_Q8_0 ? dot_q8_0_vnni : dt == SMOL_Q4_0 ? dot_q4_0_vnni : dot_q4_1_vnni;
+    if (isa >= SMOL_ISA_AVX2) return dt == SMOL_Q8_0 ? dot_q8_0_avx2 : dt == SMOL_Q4_0 ? dot_q4_0_avx2 : dot_q4_1_avx2;
+#endif
+    return dt == SMOL_Q8_0 ? dot_q8_0_scalar : dt == SMOL_Q4_0 ? dot_q4_0_scalar : dot_q4_1_scalar;
+}
+
+const char *smol_quant_path(void) {
+#if defined(__x86_64__)
+    int isa = smol_isa_active();
+    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) return "avx512vnni";
+    if (isa >= SMOL_ISA_AVX2) return "avx2";
+#endif
+    return "scalar";
+}
+
+void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols) {
+    const size_t nb = cols / 32, rb = nb * smol_dtype_block_bytes(dt);
+    const smol_qx x = smol_qx_view(qx, cols);
+    const qdot_fn f = qdot_for(dt);
+    for (size_t r = r0; r < r1; r++) y[r] = f((const uint8_t *)W + r * rb, x, nb);
+}

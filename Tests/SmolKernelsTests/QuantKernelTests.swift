@@ -1,0 +1,275 @@
+import CSmolKernels
+import Foundation
+import Testing
+@testable import SmolKernels
+
+/// Kernels that compute from GGUF blocks (Q8_0, Q4_0, Q4_1), on every level this CPU has:
+/// - decode (x quantized to 8-bit blocks, integer dot products) against a double-precision
+///   reference of the same arithmetic, and against the dequantize-then-f32 product within the
+///   bound that quantizing x allows;
+/// - prefill GEMMs (bf16 panels, sgemm) against the dequantized weights.
+@Suite(.serialized) struct QuantKernelTests {
+    static let ctx = ComputeContext(threads: 2, precision: .f32)
+    static let types: [(smol_dtype, UInt32)] = [(SMOL_Q8_0, 8), (SMOL_Q4_0, 2), (SMOL_Q4_1, 3)]
+
+    /// Random weights [rows, cols] quantized by ggml's reference quantizer, and their
+    /// dequantized values.
+    static func blocks(_ dt: smol_dtype, rows: Int, cols: Int, seed: UInt64) -> (bytes: [UInt8], values: [Float]) {
+        var f = KernelTests.randoms(rows * cols, seed: seed)
+        // A constant block and a zero block: d = 0 (and for Q4_1 only the minimum) must work.
+        if f.count >= 64 { for i in 0..<32 { f[i] = 0 }; for i in 32..<64 { f[i] = 0.25 } }
+        var bytes = [UInt8](repeating: 0, count: rows * Int(smol_dtype_row_bytes(dt, cols)))
+        #expect(smol_quantize(smol_dtype_ggml(dt), f, &bytes, f.count) == 0)
+        var values = [Float](repeating: 0, count: f.count)
+        #expect(smol_dequantize(smol_dtype_ggml(dt), bytes, &values, f.count) == 0)
+        return (bytes, values)
+    }
+
+    /// x with a zero block, a block of one repeated value and large/small magnitudes.
+    static func activations(_ n: Int, cols: Int, seed: UInt64) -> [Float] {
+        var x = KernelTests.randoms(n * cols, seed: seed).enumerated().map { $1 * ($0 % 7 == 0 ? 40 : 1) }
+        for i in 0..<min(32, x.count) { x[i] = 0 }
+        if x.count >= 64 { for i in 32..<64 { x[i] = -3 } }
+        return x
+    }
+
+    /// What smol_quantize_x must produce: q = round(x / d) half away from zero, d = amax / 127.
+    static func quantized(_ x: ArraySlice<Float>) -> (q: [Int32], d: [Float], s: [Int32]) {
+        var q: [Int32] = [], d: [Float] = [], s: [Int32] = []
+        let xs = Array(x)
+        for b in stride(from: 0, to: xs.count, by: 32) {
+            let amax = xs[b..<b + 32].reduce(Float(0)) { max($0, abs($1)) }
+            let di = amax / 127, id: Float = di != 0 ? 1 / di : 0
+            let qb = xs[b..<b + 32].map { Int32(($0 * id).rounded(.toNearestOrAwayFromZero)) }
+            q += qb
+            d.append(di)
+            s.append(qb.reduce(0, +))
+        }
+        return (q, d, s)
+    }
+
+    @Test func activationQuantizationIsLlamaCppsQ8() {
+        let cols = 96
+        let x = Self.activations(1, cols: cols, seed: 3)
+        var buf = [UInt8](repeating: 0xAB, count: smol_qx_bytes(cols))
+        smol_quantize_x(x, cols, &buf)
+        let ref = Self.quantized(x[...])
+        buf.withUnsafeBytes { raw in
+            let q = (0..<cols).map { Int32(raw.load(fromByteOffset: $0, as: Int8.self)) }
+            #expect(q == ref.q)
+            let off = 128, nb = cols / 32
+            let d = (0..<nb).map { raw.load(fromByteOffset: off + 4 * $0, as: Float.self) }
+            let ds = (0..<nb).map { raw.load(fromByteOffset: off + 4 * nb + 4 * $0, as: Float.self) }
+            let s = (0..<nb).map { raw.load(fromByteOffset: off + 8 * nb + 4 * $0, as: Int32.self) }
+            #expect(d == ref.d)
+            #expect(s == ref.s)
+            #expect(ds == zip(ref.d, ref.s).map { $0 * Float($1) })
+        }
+        #expect(ref.q.allSatisfy { abs($0) <= 127 })
+        #expect(ref.s[0] == 0 && ref.d[0] == 0, "a zero block has scale 0")
+    }
+
+    @Test func rowBytesAndConversion() {
+        #expect(smol_dtype_row_bytes(SMOL_Q8_0, 64) == 68)
+        #expect(smol_dtype_row_bytes(SMOL_Q4_0, 64) == 36)
+        #expect(smol_dtype_row_bytes(SMOL_Q4_1, 96) == 60)
+        #expect(smol_dtype_row_bytes(SMOL_Q4_0, 40) == 0, "not whole blocks")
+        #expect(smol_dtype_row_bytes(SMOL_BF16, 40) == 80)
+        for (dt, _) in Self.types {
+            let (bytes, values) = Self.blocks(dt, rows: 3, cols: 64, seed: 9)
+            var out = [Float](repeating: .nan, count: 64)
+            // Row 1, as the embedding lookup reads it.
+            bytes.withUnsafeBytes { smol_convert_to_f32($0.baseAddress! + Int(smol_dtype_row_bytes(dt, 64)), dt, &out, 64) }
+            #expect(out == Array(values[64..<128]), "\(dt.name)")
+        }
+    }
+
+    /// Reference of the kernels' arithmetic in double: per block d_w d_x sum(q_w q_x) (Q4_0:
+    /// q_w - 8; Q4_1: plus m_w d_x s_x), and the magnitude sum of the terms.
+    static func reference(_ dt: smol_dtype, row: ArraySlice<UInt8>, x: ArraySlice<Float>) -> (value: Double, mag: Double) {
+        let qx = quantized(x)
+        let w = Array(row), bb = Int(smol_dtype_row_bytes(dt, 32))
+        func f16(_ o: Int) -> Double { Double(smol_f16_to_f32(UInt16(w[o]) | UInt16(w[o + 1]) << 8)) }
+        var v = 0.0, mag = 0.0
+        for b in 0..<qx.d.count {
+            let o = b * bb
+            var isum = 0
+            for j in 0..<32 {
+                let qw: Int
+                switch dt {
+                case SMOL_Q8_0: qw = Int(Int8(bitPattern: w[o + 2 + j]))
+                case SMOL_Q4_0: qw = Int(j < 16 ? w[o + 2 + j] & 15 : w[o + 2 + j - 16] >> 4) - 8
+                default: qw = Int(j < 16 ? w[o + 4 + j] & 15 : w[o + 4 + j - 16] >> 4)
+                }
+                isum += qw * Int(qx.q[b * 32 + j])
+            }
+            let t = f16(o) * Double(qx.d[b]) * Double(isum)
+            v += t
+            mag += abs(t)
+            if dt == SMOL_Q4_1 {
+                let m = f16(o + 2) * Double(qx.d[b]) * Double(qx.s[b])
+                v += m
+                mag += abs(m)
+            }
+        }
+        return (v, mag)
+    }
+
+    struct Shape: Sendable { let rows: [Int]; let cols: Int; let n: Int }
+    static let shapes = [Shape(rows: [1], cols: 32, n: 1), Shape(rows: [7, 5], cols: 96, n: 3),
+                         Shape(rows: [37], cols: 2080, n: 4), Shape(rows: [64, 16, 16], cols: 576, n: 2)]
+
+    /// Runs smol_matmul_multi for one type and shape: outputs per job, [n, rows].
+    static func decode(_ dt: smol_dtype, _ s: Shape, x: [Float], ws: [[UInt8]]) -> [[Float]] {
+        let yps = s.rows.map { r -> UnsafeMutablePointer<Float> in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: s.n * r)
+            p.initialize(repeating: .nan, count: s.n * r)
+            return p
+        }
+        let wps = ws.map { w -> UnsafeMutableRawPointer in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: w.count, alignment: 64)
+            p.copyMemory(from: w, byteCount: w.count)
+            return p
+        }
+        defer { yps.forEach { $0.deallocate() }; wps.forEach { $0.deallocate() } }
+        let jobs = (0..<ws.count).map { smol_matvec_job(W: wps[$0], dtype: dt, y: yps[$0], rows: s.rows[$0]) }
+        smol_matmul_multi(ctx.pool, jobs, Int32(jobs.count), x, s.n, s.cols)
+        return (0..<ws.count).map { Array(UnsafeBufferPointer(start: yps[$0], count: s.n * s.rows[$0])) }
+    }
+
+    @Test func decodeMatchesQuantizedArithmeticOnEveryLevel() {
+        KernelTests.forEachLevel { isa in
+            for (dt, _) in Self.types {
+                for (si, s) in Self.shapes.enumerated() {
+                    let x = Self.activations(s.n, cols: s.cols, seed: UInt64(si))
+                    let ws = s.rows.enumerated().map { Self.blocks(dt, rows: $1, cols: s.cols, seed: UInt64(10 * si + $0)).bytes }
+                    let ys = Self.decode(dt, s, x: x, ws: ws)
+                    let rb = Int(smol_dtype_row_bytes(dt, s.cols))
+                    var worst = 0.0
+                    for (j, rows) in s.rows.enumerated() {
+                        for t in 0..<s.n {
+                            for r in 0..<rows {
+                                let ref = Self.reference(dt, row: ws[j][r * rb..<(r + 1) * rb], x: x[t * s.cols..<(t + 1) * s.cols])
+                                worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref.value) / (ref.mag + 1e-30))
+                            }
+                        }
+                    }
+                    // Exact integer sums; f32 rounding of one product and one add per block.
+                    #expect(worst < 1e-6, "isa \(isa) \(dt.name) rows=\(s.rows) cols=\(s.cols) n=\(s.n): \(worst)")
+
+                    // Every input row of a batch gets the bits it gets alone.
+                    for t in 0..<s.n {
+                        let one = Shape(rows: s.rows, cols: s.cols, n: 1)
+                        let alone = Self.decode(dt, one, x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: ws)
+                        for (j, rows) in s.rows.enumerated() {
+                            #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j], "isa \(isa) \(dt.name) row \(t) of \(s.n)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Against the dequantized weights in f32 arithmetic: the only difference is x's
+    /// quantization, at most d_x / 2 = amax / 254 per element, so the error of a row is bounded
+    /// by sum over blocks of amax_b / 254 * sum |w| over the block (plus f32 rounding).
+    @Test func decodeIsWithinTheActivationQuantizationBoundOfDequantizedF32() {
+        KernelTests.forEachLevel { isa in
+            for (dt, _) in Self.types {
+                let s = Shape(rows: [48], cols: 1024, n: 1)
+                let x = Self.activations(1, cols: s.cols, seed: 77)
+                let w = Self.blocks(dt, rows: 48, cols: s.cols, seed: 78)
+                let y = Self.decode(dt, s, x: x, ws: [w.bytes])[0]
+                var over = 0, sumErr = 0.0, sumBound = 0.0
+                for r in 0..<48 {
+                    var ref = 0.0, bound = 0.0, mag = 0.0
+                    for b in 0..<(s.cols / 32) {
+                        let xs = x[b * 32..<(b + 1) * 32]
+                        let amax = Double(xs.reduce(Float(0)) { max($0, abs($1)) })
+                        var wabs = 0.0
+                        for k in b * 32..<(b + 1) * 32 {
+                            let p = Double(w.values[r * s.cols + k]) * Double(x[k])
+                            ref += p
+                            mag += abs(p)
+                            wabs += abs(Double(w.values[r * s.cols + k]))
+                        }
+                        bound += amax / 254 * wabs
+                    }
+                    let err = abs(Double(y[r]) - ref)
+                    if err > bound * 1.001 + 1e-5 * mag { over += 1 }
+                    sumErr += err
+                    sumBound += bound
+                }
+                #expect(over == 0, "isa \(isa) \(dt.name): \(over) rows beyond the bound")
+                // The bound is a worst case; typical errors (random rounding) are far below it.
+                #expect(sumErr < 0.5 * sumBound, "isa \(isa) \(dt.name): mean error \(sumErr / 48) vs bound \(sumBound / 48)")
+            }
+        }
+    }
+
+    /// Prefill: the bf16 GEMM dequantizes each panel to bf16 (nearest even) as it packs it, so it
+    /// must equal the bf16 GEMM's reference on the dequantized-then-rounded weights; sgemm (the
+    /// f32 path) must equal the dequantized f32 weights' product.
+    @Test func gemmsMatchDequantizedWeightsOnEveryLevel() {
+        let bf16ctx = ComputeContext(threads: 2, precision: .bf16)
+        KernelTests.forEachLevel { isa in
+            for (dt, _) in Self.types {
+                for (n, cols, rows) in [(5, 64, [70]), (13, 1056, [130, 64]), (9, 576, [200])] {
+                    let x = KernelTests.randoms(n * cols, seed: UInt64(n + cols))
+                    let ws = rows.enumerated().map { Self.blocks(dt, rows: $1, cols: cols, seed: UInt64(500 + $0)) }
+                    let wps = ws.map { w -> UnsafeMutableRawPointer in
+                        let p = UnsafeMutableRawPointer.allocate(byteCount: w.bytes.count, alignment: 64)
+                        p.copyMemory(from: w.bytes, byteCount: w.bytes.count)
+                        return p
+                    }
+                    let yps = rows.map { r -> UnsafeMutablePointer<Float> in
+                        let p = UnsafeMutablePointer<Float>.allocate(capacity: n * r)
+                        p.initialize(repeating: .nan, count: n * r)
+                        return p
+                    }
+                    defer { wps.forEach { $0.deallocate() }; yps.forEach { $0.deallocate() } }
+                    let jobs = (0..<rows.count).map { smol_matvec_job(W: wps[$0], dtype: dt, y: yps[$0], rows: rows[$0]) }
+                    let done = smol_gemm_bf16_multi(bf16ctx.pool, jobs, Int32(jobs.count), x, n, cols)
+                    if Int(isa) < SMOL_ISA_AVX512_BF16 {
+                        #expect(done == 0)
+                    } else {
+                        #expect(done == 1)
+                        let xr = x.map { Double(smol_bf16_to_f32(smol_f32_to_bf16($0))) }
+                        var worst = 0.0
+                        for (j, r) in rows.enumerated() {
+                            let w = ws[j].values.map { Double(smol_bf16_to_f32(smol_f32_to_bf16($0))) }
+                            for t in 0..<n {
+                                for o in 0..<r {
+                                    var ref = 0.0, mag = 0.0
+                                    for k in 0..<cols { let p = w[o * cols + k] * xr[t * cols + k]; ref += p; mag += abs(p) }
+                                    worst = max(worst, abs(Double(yps[j][t * r + o]) - ref) / (mag + 1e-30))
+                                }
+                            }
+                        }
+                        #expect(worst < 2e-6, "isa \(isa) \(dt.name) n=\(n) cols=\(cols): \(worst)")
+                    }
+                    // sgemm with the blocks dequantized to f32 per thread.
+                    let scratchPer = 16 * cols
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * scratchPer)
+                    defer { scratch.deallocate() }
+                    var worst = 0.0
+                    for (j, r) in rows.enumerated() {
+                        smol_gemm(Self.ctx.pool, wps[j], dt, x, n, r, cols, yps[j], scratch, scratchPer)
+                        for t in 0..<n {
+                            for o in 0..<r {
+                                var ref = 0.0, mag = 0.0
+                                for k in 0..<cols {
+                                    let p = Double(ws[j].values[o * cols + k]) * Double(x[t * cols + k])
+                                    ref += p
+                                    mag += abs(p)
+                                }
+                                worst = max(worst, abs(Double(yps[j][t * r + o]) - ref) / (mag + 1e-30))
+                            }
+                        }
+                    }
+                    #expect(worst < 1e-5, "sgemm isa \(isa) \(dt.name) n=\(n) cols=\(cols): \(worst)")
+                }
+            }
+        }
+    }
+}
