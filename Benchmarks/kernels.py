@@ -10,7 +10,12 @@ comparable. The report gives the ratio and each engine's fraction of this CPU's 
 in the same run: prefill GFLOP/s against the vdpbf16ps roof (Benchmarks/roof.c), decode GB/s of
 weights read against the memory bandwidth (Benchmarks/membw.c).
 
-Environment: MODELS, PROMPTS, GEN_TOKENS (default 32), ROUNDS, THREADS, SMOL_ISA (passed to smol:
+QUANTS (default "bf16 q8_0 q4_0") picks the weight formats: bf16 runs smol on the model folder and
+llama.cpp on <name>-BF16.gguf; each block type runs both engines on the same GGUF file,
+<name>-<TYPE>.gguf in GGUF_DIR, written by `smol quantize` from the folder when missing (Q8_0 and
+Q4_0 are bit-identical to llama-quantize's).
+
+Environment: MODELS, QUANTS, PROMPTS, GEN_TOKENS (default 32), ROUNDS, THREADS, SMOL_ISA (passed to smol:
 cap its kernels, e.g. avx2), SMOL_ARGS (extra smol bench flags, e.g. "--precision f32"),
 LLAMA_BENCH, GGUF_DIR, BENCH_WORK, RESULTS_DIR (see compare.py).
 """
@@ -27,6 +32,21 @@ PROMPTS = [int(x) for x in os.environ.get("PROMPTS", "512 4096").split()]
 G = int(os.environ.get("GEN_TOKENS") or 32)
 ROUNDS = int(os.environ.get("ROUNDS") or 3)
 SMOL_ARGS = os.environ.get("SMOL_ARGS", "").split()
+QUANTS = os.environ.get("QUANTS", "bf16 q8_0 q4_0").split()
+
+
+def quantized_gguf(mdir, tag, qtype):
+    """GGUF_DIR/<tag>-<TYPE>.gguf, written by smol quantize from the folder when missing."""
+    path = os.path.join(c.GGUF_DIR, f"{tag}-{qtype.upper()}.gguf")
+    if not os.path.exists(path):
+        os.makedirs(c.GGUF_DIR, exist_ok=True)
+        c.say(f"  writing {path} (smol quantize --type {qtype})")
+        r = subprocess.run([c.SMOL, "quantize", "--model", mdir, "--type", qtype, "--output", path],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            c.say(f"  smol quantize failed: {r.stderr.strip()[-300:]}")
+            return None
+    return path
 
 
 def roof():
@@ -135,37 +155,45 @@ def main():
             c.say(f"-- {tag}: skipped (no model)")
             continue
         cfg = json.load(open(os.path.join(mdir, "config.json")))
-        gguf = os.path.join(c.GGUF_DIR, f"{tag}-BF16.gguf")
-        use_llama = have_llama and os.path.exists(gguf)
-        for p in PROMPTS:
-            c.say(f"-- {tag}, prompt {p}")
-            s_runs, lp_runs, lt_runs = [], [], []
-            # Warm-up (not counted): page both engines' weight files in, so no round pays the disk.
-            smol_run(mdir, 16, f"{tag}-warmup")
-            if use_llama:
-                llama_run(gguf, ["-p", "16", "-n", "1"], f"{tag}-warmup")
-            for r in range(ROUNDS):
-                s = smol_run(mdir, p, f"{tag}-p{p}-r{r}")
-                s_runs.append(s)
+        for qtype in QUANTS:
+            if qtype == "bf16":
+                smodel, gguf = mdir, os.path.join(c.GGUF_DIR, f"{tag}-BF16.gguf")
+            else:
+                gguf = quantized_gguf(mdir, tag, qtype)
+                if gguf is None:
+                    continue
+                smodel = gguf
+            use_llama = have_llama and os.path.exists(gguf)
+            qtag = f"{tag}-{qtype}"
+            for p in PROMPTS:
+                c.say(f"-- {tag} {qtype}, prompt {p}")
+                s_runs, lp_runs, lt_runs = [], [], []
+                # Warm-up (not counted): page both engines' weight files in, so no round pays the disk.
+                smol_run(smodel, 16, f"{qtag}-warmup")
                 if use_llama:
-                    lp_runs.append(llama_run(gguf, ["-p", str(p), "-n", "0"], f"{tag}-pp{p}-r{r}"))
-                    lt_runs.append(llama_run(gguf, ["-p", "0", "-n", str(G), "-d", str(p)], f"{tag}-tg-d{p}-r{r}"))
-                c.say(f"   round {r + 1}: smol pp {fmt(s and s['prefill_tokens_per_second'])} tg {fmt(s and s['decode_tokens_per_second'], 2)}"
-                      + (f" | llama pp {fmt(lp_runs[-1] and lp_runs[-1]['ts'])} tg {fmt(lt_runs[-1] and lt_runs[-1]['ts'], 2)}"
-                         if use_llama else ""))
-            ok = [s for s in s_runs if s]
-            if not ok:
-                continue
-            row = {"model": tag, "prompt": p, "weights_bytes": ok[0]["weights_bytes"],
-                   "smol_pp": med([s["prefill_tokens_per_second"] for s in ok]),
-                   "smol_tg": med([s["decode_tokens_per_second"] for s in ok]),
-                   "smol_rss": max(s["peak_rss_bytes"] for s in ok), "smol_kv": ok[0]["kv_cache_bytes"],
-                   "llama_pp": med([x and x["ts"] for x in lp_runs]), "llama_tg": med([x and x["ts"] for x in lt_runs]),
-                   "llama_size": next((x["size"] for x in lp_runs if x), None),
-                   "flops_per_token": model_flops_per_token(cfg, p / 2),
-                   "other": max(s["other_cpus_busy"] for s in ok), "isa": ok[0].get("isa"),
-                   "precision": ok[0].get("precision")}
-            rows.append(row)
+                    llama_run(gguf, ["-p", "16", "-n", "1"], f"{qtag}-warmup")
+                for r in range(ROUNDS):
+                    s = smol_run(smodel, p, f"{qtag}-p{p}-r{r}")
+                    s_runs.append(s)
+                    if use_llama:
+                        lp_runs.append(llama_run(gguf, ["-p", str(p), "-n", "0"], f"{qtag}-pp{p}-r{r}"))
+                        lt_runs.append(llama_run(gguf, ["-p", "0", "-n", str(G), "-d", str(p)], f"{qtag}-tg-d{p}-r{r}"))
+                    c.say(f"   round {r + 1}: smol pp {fmt(s and s['prefill_tokens_per_second'])} tg {fmt(s and s['decode_tokens_per_second'], 2)}"
+                          + (f" | llama pp {fmt(lp_runs[-1] and lp_runs[-1]['ts'])} tg {fmt(lt_runs[-1] and lt_runs[-1]['ts'], 2)}"
+                             if use_llama else ""))
+                ok = [s for s in s_runs if s]
+                if not ok:
+                    continue
+                row = {"model": tag, "type": qtype, "prompt": p, "weights_bytes": ok[0]["weights_bytes"],
+                       "smol_pp": med([s["prefill_tokens_per_second"] for s in ok]),
+                       "smol_tg": med([s["decode_tokens_per_second"] for s in ok]),
+                       "smol_rss": max(s["peak_rss_bytes"] for s in ok), "smol_kv": ok[0]["kv_cache_bytes"],
+                       "llama_pp": med([x and x["ts"] for x in lp_runs]), "llama_tg": med([x and x["ts"] for x in lt_runs]),
+                       "llama_size": next((x["size"] for x in lp_runs if x), None),
+                       "flops_per_token": model_flops_per_token(cfg, p / 2),
+                       "other": max(s["other_cpus_busy"] for s in ok), "isa": ok[0].get("isa"),
+                       "precision": ok[0].get("precision")}
+                rows.append(row)
     report(rows, peak, bw, bf16_roof is not None)
     with open(os.path.join(c.RESULTS_DIR, "kernels.json"), "w") as f:
         json.dump({"facts": facts, "roof": roofs, "membw": bw_lines, "rows": rows}, f, indent=2)
@@ -179,7 +207,7 @@ def report(rows, peak, bw, bf16):
     c.say()
     c.say(f"== results (median of rounds; pp: prompt tokens/s, % of the {'vdpbf16ps' if bf16 else 'f32 FMA'} roof "
           f"{fmt(peak, 0)} GFLOP/s; tg: decode tokens/s after the prompt, % of {fmt(bw)} GB/s)")
-    head = (f"{'model':<24} {'P':>5} {'smol pp':>9} {'llama pp':>9} {'ratio':>6} {'smol %roof':>10} {'llama %roof':>11} "
+    head = (f"{'model':<24} {'type':<5} {'P':>5} {'smol pp':>9} {'llama pp':>9} {'ratio':>6} {'smol %roof':>10} {'llama %roof':>11} "
             f"{'smol tg':>8} {'llama tg':>9} {'ratio':>6} {'smol %bw':>9} {'llama %bw':>9} {'RSS MB':>7} {'W+KV MB':>8}")
     c.say(head)
     c.say("-" * len(head))
@@ -192,7 +220,7 @@ def report(rows, peak, bw, bf16):
 
         ratio_pp = r["smol_pp"] / r["llama_pp"] if r["llama_pp"] else None
         ratio_tg = r["smol_tg"] / r["llama_tg"] if r["llama_tg"] else None
-        c.say(f"{r['model'][:24]:<24} {r['prompt']:>5} {fmt(r['smol_pp']):>9} {fmt(r['llama_pp']):>9} "
+        c.say(f"{r['model'][:24]:<24} {r.get('type', 'bf16'):<5} {r['prompt']:>5} {fmt(r['smol_pp']):>9} {fmt(r['llama_pp']):>9} "
               f"{fmt(ratio_pp, 2):>6} {fmt(pct_flops(r['smol_pp']), 0):>10} {fmt(pct_flops(r['llama_pp']), 0):>11} "
               f"{fmt(r['smol_tg'], 2):>8} {fmt(r['llama_tg'], 2):>9} {fmt(ratio_tg, 2):>6} "
               f"{fmt(pct_bw(r['smol_tg'], r['weights_bytes']), 0):>9} {fmt(pct_bw(r['llama_tg'], r['llama_size']), 0):>9} "

@@ -103,8 +103,17 @@ BF16_FN static inline void store_bf16x16(uint16_t *dst, __m512 v) {
 
 BF16_FN static void dequant_panel_bf16(const uint8_t *W, smol_dtype dt, size_t cols, size_t j0, size_t nr, size_t k0,
                                        size_t kc, uint16_t *dst) {
-    const size_t bb = smol_dtype_block_bytes(dt), rb = cols / 32 * bb, nb = kc / 32;
+    const size_t bb = smol_dtype_block_bytes(dt), rb = smol_dtype_row_bytes(dt, cols), nb = kc / 32;
     const __m128i lo4 = _mm_set1_epi8(0x0F);
+    if (smol_dtype_block_size(dt) == 256) {
+        // K-quants (kc a multiple of 256 as KC and cols are): the reference dequantizer, then rounding.
+        float tmp[KC];
+        for (size_t j = 0; j < nr; j++) {
+            smol_dequantize(smol_dtype_ggml(dt), W + (j0 + j) * rb + k0 / 256 * bb, tmp, kc);
+            for (size_t i = 0; i < kc; i += 16) store_bf16x16(dst + j * kc + i, _mm512_loadu_ps(tmp + i));
+        }
+        return;
+    }
     for (size_t j = 0; j < nr; j++) {
         const uint8_t *b = W + (j0 + j) * rb + k0 / 32 * bb;
         uint16_t *o = dst + j * kc;
@@ -258,7 +267,7 @@ int smol_gemm_bf16_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs
     if (smol_isa_active() < SMOL_ISA_AVX512_BF16 || njobs < 1 || njobs > 16 || n == 0) return 0;
     for (int j = 0; j < njobs; j++) {
         if (jobs[j].dtype == SMOL_F32 || jobs[j].dtype == SMOL_F16) return 0;
-        if (smol_dtype_is_quant(jobs[j].dtype) && cols % 32 != 0) return 0;
+        if (smol_dtype_is_quant(jobs[j].dtype) && (cols % smol_dtype_block_size(jobs[j].dtype) != 0 || KC % 256 != 0)) return 0;
     }
     size_t ldx = (cols + 1) & ~(size_t)1;
     // X in bf16: the calling thread's buffer, grown and kept (prefill allocates once).

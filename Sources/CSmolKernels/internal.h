@@ -54,9 +54,10 @@ typedef struct {
     const float *d;     // [cols / 32] block scales
     const float *ds;    // [cols / 32] d * s
     const int32_t *s;   // [cols / 32] sum of the block's q
+    const int32_t *s16; // [cols / 16] sum of q over each 16 values
 } smol_qx;
 smol_qx smol_qx_view(const void *buf, size_t cols);
-size_t smol_dtype_block_bytes(smol_dtype dt);  // 34, 18, 20 for Q8_0, Q4_0, Q4_1; 0 otherwise
+size_t smol_dtype_block_bytes(smol_dtype dt);  // bytes per block of a block type; 0 otherwise
 // y[r] for r in [r0, r1) from block-type W and a row quantized by smol_quantize_x.
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 void smol_axpy_f32(float a, const float *x, float *y, size_t n);  // y += a*x

@@ -24,22 +24,33 @@
 #define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 #endif
 
-int smol_dtype_is_quant(smol_dtype dt) { return dt == SMOL_Q8_0 || dt == SMOL_Q4_0 || dt == SMOL_Q4_1; }
+int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q6_K; }
 
 size_t smol_dtype_block_bytes(smol_dtype dt) {
     switch (dt) {
     case SMOL_Q8_0: return 34;
     case SMOL_Q4_0: return 18;
     case SMOL_Q4_1: return 20;
+    case SMOL_Q4_K: return 144;
+    case SMOL_Q5_K: return 176;
+    case SMOL_Q6_K: return 210;
     default: return 0;
     }
+}
+
+size_t smol_dtype_block_size(smol_dtype dt) {
+    if (dt == SMOL_Q4_K || dt == SMOL_Q5_K || dt == SMOL_Q6_K) return 256;
+    return smol_dtype_is_quant(dt) ? 32 : 1;
 }
 
 size_t smol_dtype_row_bytes(smol_dtype dt, size_t cols) {
     switch (dt) {
     case SMOL_F32: return cols * 4;
     case SMOL_F16: case SMOL_BF16: return cols * 2;
-    default: return cols % 32 ? 0 : cols / 32 * smol_dtype_block_bytes(dt);
+    default: {
+        size_t bs = smol_dtype_block_size(dt);
+        return cols % bs ? 0 : cols / bs * smol_dtype_block_bytes(dt);
+    }
     }
 }
 
@@ -50,7 +61,10 @@ uint32_t smol_dtype_ggml(smol_dtype dt) {
     case SMOL_BF16: return SMOL_GGML_BF16;
     case SMOL_Q8_0: return SMOL_GGML_Q8_0;
     case SMOL_Q4_0: return SMOL_GGML_Q4_0;
-    default: return SMOL_GGML_Q4_1;
+    case SMOL_Q4_1: return SMOL_GGML_Q4_1;
+    case SMOL_Q4_K: return SMOL_GGML_Q4_K;
+    case SMOL_Q5_K: return SMOL_GGML_Q5_K;
+    default: return SMOL_GGML_Q6_K;
     }
 }
 
@@ -58,14 +72,14 @@ uint32_t smol_dtype_ggml(smol_dtype dt) {
 
 size_t smol_qx_bytes(size_t cols) {
     size_t nb = cols / 32;
-    return (cols + 63) / 64 * 64 + (nb * 3 * 4 + 63) / 64 * 64;
+    return (cols + 63) / 64 * 64 + (nb * 5 * 4 + 63) / 64 * 64;
 }
 
 smol_qx smol_qx_view(const void *buf, size_t cols) {
     const uint8_t *b = buf;
     size_t nb = cols / 32, off = (cols + 63) / 64 * 64;
     smol_qx v = {(const int8_t *)b, (const float *)(b + off), (const float *)(b + off + nb * 4),
-                 (const int32_t *)(b + off + nb * 8)};
+                 (const int32_t *)(b + off + nb * 8), (const int32_t *)(b + off + nb * 12)};
     return v;
 }
 
@@ -76,21 +90,23 @@ void smol_quantize_x(const float *x, size_t cols, void *buf) {
     size_t nb = cols / 32, off = (cols + 63) / 64 * 64;
     int8_t *q = (int8_t *)b;
     float *d = (float *)(b + off), *ds = (float *)(b + off + nb * 4);
-    int32_t *s = (int32_t *)(b + off + nb * 8);
+    int32_t *s = (int32_t *)(b + off + nb * 8), *s16 = (int32_t *)(b + off + nb * 12);
     for (size_t i = 0; i < nb; i++) {
         const float *xb = x + i * 32;
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
         const float di = amax / 127.0f, id = di != 0 ? 1.0f / di : 0.0f;
-        int32_t sum = 0;
+        int32_t half[2] = {0, 0};
         for (int j = 0; j < 32; j++) {
             const int v = (int)roundf(xb[j] * id);
             q[i * 32 + j] = (int8_t)v;
-            sum += v;
+            half[j / 16] += v;
         }
         d[i] = di;
-        s[i] = sum;
-        ds[i] = di * (float)sum;
+        s[i] = half[0] + half[1];
+        s16[2 * i] = half[0];
+        s16[2 * i + 1] = half[1];
+        ds[i] = di * (float)s[i];
     }
 }
 
@@ -127,6 +143,82 @@ static float dot_q4_1_scalar(const uint8_t *w, smol_qx x, size_t nb) {
         macc += f16_at(w + 2) * x.ds[i];
     }
     return acc + macc;
+}
+
+// K-quants: super-blocks of 256 = 8 sub-blocks of 32 (Q4_K, Q5_K: 6-bit scale and min per
+// sub-block; Q6_K: an int8 scale per 16 values), each sub-block meeting one 32-value block of x.
+static inline void k_scale_min(int j, const uint8_t *q, int *sc, int *m) {  // ggml's get_scale_min_k4
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+// Sub-block j (0..7) of a Q4_K/Q5_K super-block as 32 unsigned values in x order.
+static inline void k4_sub(const uint8_t *b, int five, int j, uint8_t *out) {
+    const uint8_t *qs = b + (five ? 48 : 16) + 32 * (j / 2);
+    for (int l = 0; l < 32; l++) {
+        int v = j % 2 ? qs[l] >> 4 : qs[l] & 0xF;
+        if (five) v |= ((b[16 + l] >> j) & 1) << 4;
+        out[l] = (uint8_t)v;
+    }
+}
+
+// Group g (0..7) of 32 values of a Q6_K super-block (0..63, offset 32), in x order; its two
+// scales are sc[2g'], sc[2g'+1] as ggml lays them out (see sub6's caller).
+static inline void k6_group(const uint8_t *b, int g, uint8_t *out) {
+    const int n = g / 4, k = g % 4;  // half (128 values), quarter within it
+    const uint8_t *ql = b + 64 * n + (k % 2) * 32, *qh = b + 128 + 32 * n;
+    for (int l = 0; l < 32; l++) out[l] = (uint8_t)((k < 2 ? ql[l] & 0xF : ql[l] >> 4) | (((qh[l] >> (2 * k)) & 3) << 4));
+}
+
+static inline int k6_scale(const uint8_t *b, int g, int half) {  // int8 scale of 16 values of group g
+    const int n = g / 4, k = g % 4;
+    return (int8_t)b[192 + 8 * n + 2 * k + half];
+}
+
+static float dot_k4_scalar(const uint8_t *w, smol_qx x, size_t nsb, int five) {
+    const size_t bb = five ? 176 : 144;
+    float acc = 0, macc = 0;
+    uint8_t q[32];
+    for (size_t i = 0; i < nsb; i++, w += bb) {
+        const float d = f16_at(w), dmin = f16_at(w + 2);
+        for (int j = 0; j < 8; j++) {
+            int sc, m;
+            k_scale_min(j, w + 4, &sc, &m);
+            k4_sub(w, five, j, q);
+            const size_t xb = i * 8 + (size_t)j;
+            int32_t isum = 0;
+            for (int l = 0; l < 32; l++) isum += q[l] * x.q[xb * 32 + l];
+            acc += d * (float)sc * x.d[xb] * (float)isum;
+            macc += dmin * (float)m * x.ds[xb];
+        }
+    }
+    return acc - macc;
+}
+
+static float dot_q4_K_scalar(const uint8_t *w, smol_qx x, size_t nb) { return dot_k4_scalar(w, x, nb / 8, 0); }
+static float dot_q5_K_scalar(const uint8_t *w, smol_qx x, size_t nb) { return dot_k4_scalar(w, x, nb / 8, 1); }
+
+static float dot_q6_K_scalar(const uint8_t *w, smol_qx x, size_t nb) {
+    float acc = 0;
+    uint8_t q[32];
+    for (size_t i = 0; i < nb / 8; i++, w += 210) {
+        const float d = f16_at(w + 208);
+        for (int g = 0; g < 8; g++) {
+            k6_group(w, g, q);
+            const size_t xb = i * 8 + (size_t)g;
+            for (int h = 0; h < 2; h++) {
+                int32_t isum = -32 * x.s16[2 * xb + h];
+                for (int l = 16 * h; l < 16 * h + 16; l++) isum += q[l] * x.q[xb * 32 + l];
+                acc += d * (float)k6_scale(w, g, h) * x.d[xb] * (float)isum;
+            }
+        }
+    }
+    return acc;
 }
 
 #if defined(__x86_64__)
@@ -210,6 +302,68 @@ AVX2_FN static inline __m256i nibbles(const uint8_t *qs) {
             m0 += f16s(w + 2) * x.ds[i];                                                                  \
         }                                                                                                 \
         return hsum8(_mm256_add_ps(a0, a1)) + (m0 + m1);                                                  \
+    }                                                                                                     \
+    /* Q4_K / Q5_K: 32 bytes of nibbles give two sub-blocks (low, high); Q5_K adds bit j of qh. */        \
+    FN static inline float dot_k4_##SUFFIX(const uint8_t *w, smol_qx x, size_t nsb, int five) {           \
+        const size_t bb = five ? 176 : 144;                                                               \
+        const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);                             \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                                         \
+        float macc = 0;                                                                                   \
+        for (size_t i = 0; i < nsb; i++, w += bb) {                                                       \
+            const float d = f16s(w), dmin = f16s(w + 2);                                                  \
+            const __m256i qh = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256(); \
+            const uint8_t *qs = w + (five ? 48 : 16);                                                     \
+            for (int j = 0; j < 8; j += 2) {                                                              \
+                int sc0, m0, sc1, m1;                                                                     \
+                k_scale_min(j, w + 4, &sc0, &m0);                                                         \
+                k_scale_min(j + 1, w + 4, &sc1, &m1);                                                     \
+                const __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 16 * j));                   \
+                __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4); \
+                if (five) {                                                                               \
+                    lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, j), one), 4));     \
+                    hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, j + 1), one), 4)); \
+                }                                                                                         \
+                const size_t xb = i * 8 + (size_t)j;                                                      \
+                __m256i p0 = DOT_U8S8(_mm256_setzero_si256(), lo, _mm256_loadu_si256((const __m256i *)(x.q + xb * 32)));      \
+                __m256i p1 = DOT_U8S8(_mm256_setzero_si256(), hi, _mm256_loadu_si256((const __m256i *)(x.q + xb * 32 + 32))); \
+                a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(d * (float)sc0 * x.d[xb]), a0);            \
+                a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(d * (float)sc1 * x.d[xb + 1]), a1);        \
+                macc += dmin * (float)m0 * x.ds[xb] + dmin * (float)m1 * x.ds[xb + 1];                    \
+            }                                                                                             \
+        }                                                                                                 \
+        return hsum8(_mm256_add_ps(a0, a1)) - macc;                                                       \
+    }                                                                                                     \
+    FN static float dot_q4_K_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) { return dot_k4_##SUFFIX(w, x, nb / 8, 0); } \
+    FN static float dot_q5_K_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) { return dot_k4_##SUFFIX(w, x, nb / 8, 1); } \
+    /* Q6_K: 6-bit values (4 low bits in ql, 2 high in qh) minus 32; a scale per 16 values, so the */  \
+    /* -32 sum(x) term enters each half's first lane and each half gets its own scale. */              \
+    FN static float dot_q6_K_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) {                           \
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);                              \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                                         \
+        for (size_t i = 0; i < nb / 8; i++, w += 210) {                                                   \
+            const float d = f16s(w + 208);                                                                \
+            for (int n = 0; n < 2; n++) {                                                                 \
+                const __m256i l0 = _mm256_loadu_si256((const __m256i *)(w + 64 * n));                     \
+                const __m256i l1 = _mm256_loadu_si256((const __m256i *)(w + 64 * n + 32));                \
+                const __m256i h = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * n));                \
+                __m256i q[4];                                                                             \
+                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));                        \
+                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));  \
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4)); \
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)); \
+                const int8_t *sc = (const int8_t *)(w + 192 + 8 * n);                                     \
+                for (int k = 0; k < 4; k++) {                                                             \
+                    const size_t xb = i * 8 + 4 * (size_t)n + (size_t)k;                                  \
+                    const __m256i init = _mm256_setr_epi32(-32 * x.s16[2 * xb], 0, 0, 0, -32 * x.s16[2 * xb + 1], 0, 0, 0); \
+                    __m256i p = DOT_U8S8(init, q[k], _mm256_loadu_si256((const __m256i *)(x.q + xb * 32)));   \
+                    const float dd = d * x.d[xb];                                                         \
+                    const __m256 s = _mm256_setr_m128(_mm_set1_ps(dd * (float)sc[2 * k]), _mm_set1_ps(dd * (float)sc[2 * k + 1])); \
+                    if (k % 2) a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), s, a1);                       \
+                    else a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), s, a0);                              \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+        return hsum8(_mm256_add_ps(a0, a1));                                                              \
     }
 
 AVX2_FN static inline __m256i dot_u8s8_avx2(__m256i acc, __m256i u, __m256i s) {
@@ -222,14 +376,18 @@ DEFINE_QUANT_DOTS(vnni, VNNI_FN, DOT_VNNI)
 
 typedef float (*qdot_fn)(const uint8_t *, smol_qx, size_t);
 
+#define QDOT_TABLE(S) {dot_q8_0_##S, dot_q4_0_##S, dot_q4_1_##S, dot_q4_K_##S, dot_q5_K_##S, dot_q6_K_##S}
+
 static qdot_fn qdot_for(smol_dtype dt) {
+    const int k = (int)dt - (int)SMOL_Q8_0;
 #if defined(__x86_64__)
+    static const qdot_fn vnni[] = QDOT_TABLE(vnni), avx2[] = QDOT_TABLE(avx2);
     int isa = smol_isa_active();
-    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI))
-        return dt == SMOL_Q8_0 ? dot_q8_0_vnni : dt == SMOL_Q4_0 ? dot_q4_0_vnni : dot_q4_1_vnni;
-    if (isa >= SMOL_ISA_AVX2) return dt == SMOL_Q8_0 ? dot_q8_0_avx2 : dt == SMOL_Q4_0 ? dot_q4_0_avx2 : dot_q4_1_avx2;
+    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) return vnni[k];
+    if (isa >= SMOL_ISA_AVX2) return avx2[k];
 #endif
-    return dt == SMOL_Q8_0 ? dot_q8_0_scalar : dt == SMOL_Q4_0 ? dot_q4_0_scalar : dot_q4_1_scalar;
+    static const qdot_fn scalar[] = QDOT_TABLE(scalar);
+    return scalar[k];
 }
 
 const char *smol_quant_path(void) {
@@ -242,7 +400,7 @@ const char *smol_quant_path(void) {
 }
 
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols) {
-    const size_t nb = cols / 32, rb = nb * smol_dtype_block_bytes(dt);
+    const size_t nb = cols / 32, rb = smol_dtype_row_bytes(dt, cols);  // nb: blocks of 32 values
     const smol_qx x = smol_qx_view(qx, cols);
     const qdot_fn f = qdot_for(dt);
     for (size_t r = r0; r < r1; r++) y[r] = f((const uint8_t *)W + r * rb, x, nb);

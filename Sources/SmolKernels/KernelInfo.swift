@@ -63,14 +63,14 @@ public enum KernelInfo {
         default:
             out.append(("matvec", "scalar"))
         }
-        out.append(("matvec q8_0/q4_0/q4_1", String(cString: smol_quant_path())
+        out.append(("matvec q8_0/q4_0/q4_1/q4_K/q5_K/q6_K", String(cString: smol_quant_path())
             + ": integer dot products of the blocks with x quantized to 8-bit blocks of 32, once per token"))
         if precision == .bf16 && level >= SMOL_ISA_AVX512_BF16 {
             out.append(("gemm bf16", "avx512bf16: vdpbf16ps 6x64 micro-kernel, packed panels, activations rounded to bf16"))
-            out.append(("gemm q8_0/q4_0/q4_1", "avx512bf16: the bf16 micro-kernel, blocks dequantized to bf16 panel by panel"))
+            out.append(("gemm block types", "avx512bf16: the bf16 micro-kernel, blocks dequantized to bf16 panel by panel"))
         } else {
             out.append(("gemm bf16", blas))
-            out.append(("gemm q8_0/q4_0/q4_1", "OpenBLAS sgemm, blocks dequantized to f32 in L2-sized blocks"))
+            out.append(("gemm block types", "OpenBLAS sgemm, blocks dequantized to f32 in L2-sized blocks"))
         }
         out.append(("gemm f16/f32", blas))
         switch level {

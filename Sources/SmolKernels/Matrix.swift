@@ -44,6 +44,9 @@ extension smol_dtype {
         case .q8_0: self = SMOL_Q8_0
         case .q4_0: self = SMOL_Q4_0
         case .q4_1: self = SMOL_Q4_1
+        case .q4_K: self = SMOL_Q4_K
+        case .q5_K: self = SMOL_Q5_K
+        case .q6_K: self = SMOL_Q6_K
         default: return nil
         }
     }
@@ -55,7 +58,10 @@ extension smol_dtype {
         case SMOL_BF16: return "bf16"
         case SMOL_Q8_0: return "q8_0"
         case SMOL_Q4_0: return "q4_0"
-        default: return "q4_1"
+        case SMOL_Q4_1: return "q4_1"
+        case SMOL_Q4_K: return "q4_K"
+        case SMOL_Q5_K: return "q5_K"
+        default: return "q6_K"
         }
     }
 }

@@ -24,7 +24,7 @@ public final class SmolModel: @unchecked Sendable {
         public var precision: ComputePrecision? = nil
         /// Storage of the KV cache: bf16 (default, half the memory) or f32.
         public var kvType: KVCacheType = .bf16
-        /// GGUF files: compute from Q8_0/Q4_0/Q4_1 blocks as stored (int8 decode kernels, memory
+        /// GGUF files: compute from Q8_0/Q4_0/Q4_1/Q4_K/Q5_K/Q6_K blocks as stored (int8 decode kernels, memory
         /// of the file). false: dequantize them at load to bf16 (or f32 with precision .f32).
         /// `precision == .f32` always dequantizes to f32, the exact reference.
         public var keepQuantized: Bool = true
@@ -54,7 +54,7 @@ public final class SmolModel: @unchecked Sendable {
             config = try source.transformerConfig()
             source.file.adviseWillNeed()
             // --precision f32 is the exact reference: every block dequantized to f32. Otherwise
-            // Q8_0/Q4_0/Q4_1 stay as stored (the int8 kernels), other types become bf16.
+            // Q8_0/Q4_0/Q4_1 and K-quants stay as stored (the int8 kernels), other types become bf16.
             let exact = options.precision == .f32
             let weights = try source.weights(config: config, threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount,
                                              dequantizeTo: exact ? .f32 : .bf16, keepQuantized: options.keepQuantized && !exact)

@@ -11,6 +11,23 @@ import Testing
 @Suite(.serialized) struct QuantKernelTests {
     static let ctx = ComputeContext(threads: 2, precision: .f32)
     static let types: [(smol_dtype, UInt32)] = [(SMOL_Q8_0, 8), (SMOL_Q4_0, 2), (SMOL_Q4_1, 3)]
+    static let kTypes: [smol_dtype] = [SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K]
+
+    /// K-quant super-blocks of random bits (every bit pattern of scales and values is a valid
+    /// block) with finite f16 scales, and their values from the reference dequantizer.
+    static func kBlocks(_ dt: smol_dtype, rows: Int, cols: Int, seed: UInt64) -> (bytes: [UInt8], values: [Float]) {
+        var rng = KernelTests.RNG(s: seed)
+        let bb = Int(smol_dtype_row_bytes(dt, 256)), n = rows * cols / 256
+        var bytes = (0..<(n * bb)).map { _ in UInt8(truncatingIfNeeded: Int((rng.next() + 1) * 1000)) }
+        for b in 0..<n {
+            let d = smol_f32_to_f16(0.001 + abs(rng.next()) * 0.01), dmin = smol_f32_to_f16(abs(rng.next()) * 0.01)
+            let at = dt == SMOL_Q6_K ? [(208, d)] : [(0, d), (2, dmin)]
+            for (o, h) in at { bytes[b * bb + o] = UInt8(h & 0xFF); bytes[b * bb + o + 1] = UInt8(h >> 8) }
+        }
+        var values = [Float](repeating: 0, count: rows * cols)
+        #expect(smol_dequantize(smol_dtype_ggml(dt), bytes, &values, values.count) == 0)
+        return (bytes, values)
+    }
 
     /// Random weights [rows, cols] quantized by ggml's reference quantizer, and their
     /// dequantized values.
@@ -64,6 +81,8 @@ import Testing
             #expect(d == ref.d)
             #expect(s == ref.s)
             #expect(ds == zip(ref.d, ref.s).map { $0 * Float($1) })
+            let s16 = (0..<(2 * nb)).map { raw.load(fromByteOffset: off + 12 * nb + 4 * $0, as: Int32.self) }
+            #expect(s16 == (0..<(2 * nb)).map { h in ref.q[h * 16..<(h + 1) * 16].reduce(0, +) })
         }
         #expect(ref.q.allSatisfy { abs($0) <= 127 })
         #expect(ref.s[0] == 0 && ref.d[0] == 0, "a zero block has scale 0")
@@ -75,6 +94,8 @@ import Testing
         #expect(smol_dtype_row_bytes(SMOL_Q4_1, 96) == 60)
         #expect(smol_dtype_row_bytes(SMOL_Q4_0, 40) == 0, "not whole blocks")
         #expect(smol_dtype_row_bytes(SMOL_BF16, 40) == 80)
+        #expect(smol_dtype_row_bytes(SMOL_Q4_K, 512) == 288 && smol_dtype_row_bytes(SMOL_Q6_K, 256) == 210)
+        #expect(smol_dtype_row_bytes(SMOL_Q5_K, 576) == 0, "576 is not whole 256-value super-blocks")
         for (dt, _) in Self.types {
             let (bytes, values) = Self.blocks(dt, rows: 3, cols: 64, seed: 9)
             var out = [Float](repeating: .nan, count: 64)
@@ -170,6 +191,40 @@ import Testing
         }
     }
 
+    /// K-quants on every level: against the dequantized weights times x as the kernels quantize
+    /// it (d_x q_x), in double. The kernels' integer sums are exact, so what differs is f32
+    /// rounding of the dequantized values and of one product per 16 or 32 values.
+    @Test func kQuantDecodeMatchesDequantizedWeightsOnEveryLevel() {
+        KernelTests.forEachLevel { isa in
+            for dt in Self.kTypes {
+                for (si, s) in [Shape(rows: [5], cols: 256, n: 1), Shape(rows: [9, 4], cols: 768, n: 3), Shape(rows: [33], cols: 2304, n: 2)].enumerated() {
+                    let x = Self.activations(s.n, cols: s.cols, seed: UInt64(40 + si))
+                    let ws = s.rows.enumerated().map { Self.kBlocks(dt, rows: $1, cols: s.cols, seed: UInt64(60 + 10 * si + $0)) }
+                    let ys = Self.decode(dt, s, x: x, ws: ws.map(\.bytes))
+                    var worst = 0.0
+                    for t in 0..<s.n {
+                        let qx = Self.quantized(x[t * s.cols..<(t + 1) * s.cols])
+                        let xh = (0..<s.cols).map { Double(qx.d[$0 / 32]) * Double(qx.q[$0]) }
+                        for (j, rows) in s.rows.enumerated() {
+                            for r in 0..<rows {
+                                var ref = 0.0, mag = 0.0
+                                for k in 0..<s.cols { let p = Double(ws[j].values[r * s.cols + k]) * xh[k]; ref += p; mag += abs(p) }
+                                worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref) / (mag + 1e-30))
+                            }
+                        }
+                    }
+                    #expect(worst < 1e-5, "isa \(isa) \(dt.name) rows=\(s.rows) cols=\(s.cols) n=\(s.n): \(worst)")
+                    for t in 0..<s.n {
+                        let alone = Self.decode(dt, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: ws.map(\.bytes))
+                        for (j, rows) in s.rows.enumerated() {
+                            #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j], "isa \(isa) \(dt.name) row \(t) of \(s.n)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Against the dequantized weights in f32 arithmetic: the only difference is x's
     /// quantization, at most d_x / 2 = amax / 254 per element, so the error of a row is bounded
     /// by sum over blocks of amax_b / 254 * sum |w| over the block (plus f32 rounding).
@@ -213,10 +268,15 @@ import Testing
     @Test func gemmsMatchDequantizedWeightsOnEveryLevel() {
         let bf16ctx = ComputeContext(threads: 2, precision: .bf16)
         KernelTests.forEachLevel { isa in
-            for (dt, _) in Self.types {
-                for (n, cols, rows) in [(5, 64, [70]), (13, 1056, [130, 64]), (9, 576, [200])] {
+            for dt in Self.types.map(\.0) + Self.kTypes {
+                let shapes = smol_dtype_block_size(dt) == 256 ? [(5, 256, [70]), (13, 1280, [130, 64])]
+                    : [(5, 64, [70]), (13, 1056, [130, 64]), (9, 576, [200])]
+                for (n, cols, rows) in shapes {
                     let x = KernelTests.randoms(n * cols, seed: UInt64(n + cols))
-                    let ws = rows.enumerated().map { Self.blocks(dt, rows: $1, cols: cols, seed: UInt64(500 + $0)) }
+                    let ws = rows.enumerated().map {
+                        smol_dtype_block_size(dt) == 256 ? Self.kBlocks(dt, rows: $1, cols: cols, seed: UInt64(500 + $0))
+                            : Self.blocks(dt, rows: $1, cols: cols, seed: UInt64(500 + $0))
+                    }
                     let wps = ws.map { w -> UnsafeMutableRawPointer in
                         let p = UnsafeMutableRawPointer.allocate(byteCount: w.bytes.count, alignment: 64)
                         p.copyMemory(from: w.bytes, byteCount: w.bytes.count)

@@ -10,11 +10,16 @@
 extern "C" {
 #endif
 
-// Storage format of a weight matrix: a float type, or GGUF blocks of 32 (ggml's Q8_0, Q4_0,
-// Q4_1), each row a whole number of blocks. KV caches and activations use only F32 and BF16.
-typedef enum { SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2, SMOL_Q8_0 = 3, SMOL_Q4_0 = 4, SMOL_Q4_1 = 5 } smol_dtype;
+// Storage format of a weight matrix: a float type, or GGUF blocks (ggml's Q8_0, Q4_0, Q4_1 of
+// 32 values; Q4_K, Q5_K, Q6_K of 256), each row a whole number of blocks. KV caches and
+// activations use only F32 and BF16.
+typedef enum {
+    SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2, SMOL_Q8_0 = 3, SMOL_Q4_0 = 4, SMOL_Q4_1 = 5,
+    SMOL_Q4_K = 6, SMOL_Q5_K = 7, SMOL_Q6_K = 8,
+} smol_dtype;
 int smol_dtype_is_quant(smol_dtype dt);
-// Bytes of one row of `cols` values; 0 for a block type when cols is not a multiple of 32.
+size_t smol_dtype_block_size(smol_dtype dt);  // values per block: 1, 32 or 256
+// Bytes of one row of `cols` values; 0 for a block type when cols is not a whole number of blocks.
 size_t smol_dtype_row_bytes(smol_dtype dt, size_t cols);
 uint32_t smol_dtype_ggml(smol_dtype dt);  // the GGUF tensor type id
 
@@ -83,14 +88,14 @@ int smol_dequantize_rows(smol_pool *pool, uint32_t type, const void *src, size_t
                          const int32_t *row_map, void *dst, smol_dtype out, float *scratch);
 
 // ---- Matrix-vector (decode) ----------------------------------------------------------
-// Block-type weights (Q8_0, Q4_0, Q4_1) meet x quantized to 8-bit blocks of 32 (per block
+// Block-type weights (Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K) meet x quantized to 8-bit blocks of 32 (per block
 // d = amax / 127, q = round(x / d), as llama.cpp's q8_0/q8_1) in integer dot products, on
 // every kernel below (matvec_range, matvec_multi, matmul_multi) and on every level:
 // AVX512_VNNI (vpdpbusd), AVX2 (vpmaddubsw), scalar. smol_quant_path() names the one in use.
 const char *smol_quant_path(void);
 // The quantized form of one activation row, as the kernels use it (exposed for tests):
-// int8 q[cols], then f32 d[cols/32], f32 d*sum(q)[cols/32], int32 sum(q)[cols/32], in
-// smol_qx_bytes(cols) bytes. cols must be a multiple of 32.
+// int8 q[cols], then f32 d[cols/32], f32 d*sum(q)[cols/32], int32 sum(q)[cols/32], int32
+// sum(q) per 16 values [cols/16], in smol_qx_bytes(cols) bytes. cols must be a multiple of 32.
 size_t smol_qx_bytes(size_t cols);
 void smol_quantize_x(const float *x, size_t cols, void *buf);
 
@@ -129,7 +134,7 @@ void smol_gemm(smol_pool *pool, const void *W, smol_dtype dt, const float *X, si
 
 // Y_j [n, rows_j] = bf16(X) [n, cols] * W_j^T for bf16 weights W_j sharing the input X, with
 // X rounded to bf16 (nearest even) and f32 accumulation (vdpbf16ps): transformers' bf16
-// arithmetic. Block-type weights (Q8_0, Q4_0, Q4_1) are dequantized to bf16 (nearest even)
+// arithmetic. Block-type weights (Q8_0, Q4_0, Q4_1, K-quants) are dequantized to bf16 (nearest even)
 // panel by panel as they are packed, never as a whole matrix. Returns 1 when done; 0, touching
 // nothing, when the active level is below SMOL_ISA_AVX512_BF16, a weight is f32 or f16, or
 // njobs is outside 1...16.

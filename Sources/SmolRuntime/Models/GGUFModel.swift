@@ -279,7 +279,7 @@ public struct GGUFModelSource {
 
     /// Every tensor under its Hugging Face name. Unknown tensors are an error (a bias or an
     /// extra matrix would otherwise be silently ignored). f32/f16/bf16 tensors are used in place
-    /// from the mapped file. With `keepQuantized`, so are Q8_0/Q4_0/Q4_1 blocks, which the kernels
+    /// from the mapped file. With `keepQuantized`, so are Q8_0/Q4_0/Q4_1/Q4_K/Q5_K/Q6_K blocks, which the kernels
     /// read directly (q/k rows are re-ordered into a copy of the same size, the mapped pages
     /// dropped). Other quantized tensors, or all of them without `keepQuantized`, are
     /// dequantized at load to `dequantizeTo` (bf16: half the memory; f32: the exact values, for
@@ -343,7 +343,7 @@ public struct GGUFModelSource {
 }
 
 extension GGUFModelSource {
-    /// A tensor of Q8_0/Q4_0/Q4_1 blocks as the kernels read them: a view of the mapping, or for
+    /// A tensor of blocks as the kernels read them: a view of the mapping, or for
     /// q/k (`heads` given) the rows in Hugging Face order in a copy, the mapped pages dropped.
     fileprivate func keptBlocks(_ info: GGUFTensorInfo, hf: String, kernelType: smol_dtype, heads: Int?,
                                 config c: TransformerConfig) throws -> Tensor {

@@ -12,7 +12,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .shapeMismatch(t, e, a): return "tensor '\(t)' has shape \(a), the config requires \(e)"
-        case let .unsupportedDType(t, d): return "tensor '\(t)' has dtype \(d); weights must be F32, F16 or BF16 (from a GGUF file also Q8_0, Q4_0 or Q4_1 blocks, whole blocks per row)"
+        case let .unsupportedDType(t, d): return "tensor '\(t)' has dtype \(d); weights must be F32, F16 or BF16 (from a GGUF file also Q8_0, Q4_0, Q4_1, Q4_K, Q5_K or Q6_K blocks, whole blocks per row)"
         case let .promptTooLong(n, c): return "prompt is \(n) tokens, context is \(c)"
         case let .tokenOutOfRange(id, v): return "token id \(id) is outside the vocabulary (0..<\(v))"
         case let .nonFiniteLogits(p): return "the model produced NaN or Inf logits at position \(p); stopping"
