@@ -33,7 +33,8 @@ static void gemm_task(void *p, int ith, int nth) {
         if (c->dt == SMOL_F32) {
             w = (const float *)c->W + r0 * c->cols;
         } else {
-            smol_convert_to_f32((const char *)c->W + r0 * row_bytes, c->dt, scratch, (r1 - r0) * c->cols);
+            if (smol_dtype_is_r8(c->dt)) smol_r8_dequantize_rows(c->dt, c->W, c->cols, r0, r1, scratch);
+            else smol_convert_to_f32((const char *)c->W + r0 * row_bytes, c->dt, scratch, (r1 - r0) * c->cols);
             w = scratch;
         }
         cblas_sgemm(SMOL_CBLAS_ROW_MAJOR, SMOL_CBLAS_NO_TRANS, SMOL_CBLAS_TRANS, (int)c->n, (int)(r1 - r0),

@@ -114,8 +114,15 @@ BF16_FN static void dequant_panel_bf16(const uint8_t *W, smol_dtype dt, size_t c
         }
         return;
     }
+    const smol_dtype stored = dt;
+    uint8_t plain[KC / 32 * 20];  // one row's blocks in the plain layout (interleaved types)
+    dt = smol_dtype_r8_base(dt);
     for (size_t j = 0; j < nr; j++) {
         const uint8_t *b = W + (j0 + j) * rb + k0 / 32 * bb;
+        if (stored != dt) {
+            smol_r8_unpack_row(stored, W, cols, j0 + j, k0 / 32, nb, plain);
+            b = plain;
+        }
         uint16_t *o = dst + j * kc;
         for (size_t i = 0; i < nb; i++, b += bb, o += 32) {
             uint16_t h;

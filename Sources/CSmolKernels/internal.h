@@ -58,6 +58,12 @@ typedef struct {
 } smol_qx;
 smol_qx smol_qx_view(const void *buf, size_t cols);
 size_t smol_dtype_block_bytes(smol_dtype dt);  // bytes per block of a block type; 0 otherwise
+// Interleaved Q4 (matvec_r8.c): the plain layout's type, rows of plain blocks, decode, f32 rows.
+smol_dtype smol_dtype_r8_base(smol_dtype dt);
+void smol_r8_unpack_row(smol_dtype dt, const void *W, size_t cols, size_t r, size_t b0, size_t nb, uint8_t *out);
+void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
+void smol_r8_dequantize_rows(smol_dtype dt, const void *W, size_t cols, size_t r0, size_t r1, float *dst);
+static inline int smol_dtype_is_r8(smol_dtype dt) { return dt == SMOL_Q4_0_R8 || dt == SMOL_Q4_1_R8; }
 // y[r] for r in [r0, r1) from block-type W and a row quantized by smol_quantize_x.
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 void smol_axpy_f32(float a, const float *x, float *y, size_t n);  // y += a*x

@@ -281,6 +281,7 @@ void smol_matvec_range(const void *W, smol_dtype dt, const float *x, float *y, s
 }
 
 void smol_convert_to_f32(const void *src, smol_dtype dt, float *dst, size_t n) {
+    if (smol_dtype_is_r8(dt)) { for (size_t i = 0; i < n; i++) dst[i] = __builtin_nanf(""); return; }
     if (smol_dtype_is_quant(dt)) { smol_dequantize(smol_dtype_ggml(dt), src, dst, n); return; }
 #if defined(__x86_64__)
     if (dt == SMOL_F32) { memcpy(dst, src, n * sizeof(float)); return; }
@@ -380,7 +381,8 @@ void smol_matmul_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, 
             c.xo = xs + cols / 2;
         }
     }
-    c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 4);
+    // Multiples of 8 rows: interleaved Q4 computes 8 rows per group.
+    c.chunk = smol_chunk(c.total_rows, smol_pool_size(pool), 8, 8);
     smol_pool_run(pool, multi_task, &c);
 }
 

@@ -24,13 +24,13 @@
 #define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 #endif
 
-int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q6_K; }
+int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q4_1_R8; }
 
 size_t smol_dtype_block_bytes(smol_dtype dt) {
     switch (dt) {
     case SMOL_Q8_0: return 34;
-    case SMOL_Q4_0: return 18;
-    case SMOL_Q4_1: return 20;
+    case SMOL_Q4_0: case SMOL_Q4_0_R8: return 18;
+    case SMOL_Q4_1: case SMOL_Q4_1_R8: return 20;
     case SMOL_Q4_K: return 144;
     case SMOL_Q5_K: return 176;
     case SMOL_Q6_K: return 210;
@@ -60,8 +60,8 @@ uint32_t smol_dtype_ggml(smol_dtype dt) {
     case SMOL_F16: return SMOL_GGML_F16;
     case SMOL_BF16: return SMOL_GGML_BF16;
     case SMOL_Q8_0: return SMOL_GGML_Q8_0;
-    case SMOL_Q4_0: return SMOL_GGML_Q4_0;
-    case SMOL_Q4_1: return SMOL_GGML_Q4_1;
+    case SMOL_Q4_0: case SMOL_Q4_0_R8: return SMOL_GGML_Q4_0;
+    case SMOL_Q4_1: case SMOL_Q4_1_R8: return SMOL_GGML_Q4_1;
     case SMOL_Q4_K: return SMOL_GGML_Q4_K;
     case SMOL_Q5_K: return SMOL_GGML_Q5_K;
     default: return SMOL_GGML_Q6_K;
@@ -400,6 +400,7 @@ const char *smol_quant_path(void) {
 }
 
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols) {
+    if (smol_dtype_is_r8(dt)) { smol_matvec_r8_rows(W, dt, qx, y, r0, r1, cols); return; }
     const size_t nb = cols / 32, rb = smol_dtype_row_bytes(dt, cols);  // nb: blocks of 32 values
     const smol_qx x = smol_qx_view(qx, cols);
     const qdot_fn f = qdot_for(dt);

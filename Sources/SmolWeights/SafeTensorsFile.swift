@@ -16,15 +16,20 @@ public struct TensorInfo: Sendable, Equatable {
     /// For a tensor kept in GGUF blocks (a GGUF file's Q8_0, Q4_0, Q4_1): its block type, with
     /// `dtype` .u8 (the raw bytes). nil for plain element types.
     public let quantization: GGMLType?
+    /// 8 when a Q4_0/Q4_1 tensor's rows are interleaved by 8 for the decode kernels
+    /// (smol_repack_r8); 1 for the plain row-major layout.
+    public let rowInterleave: Int
     public var elementCount: Int { shape.reduce(1, *) }
 
-    public init(name: String, dtype: DType, shape: [Int], begin: Int, byteCount: Int, quantization: GGMLType? = nil) {
+    public init(name: String, dtype: DType, shape: [Int], begin: Int, byteCount: Int, quantization: GGMLType? = nil,
+                rowInterleave: Int = 1) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.begin = begin
         self.byteCount = byteCount
         self.quantization = quantization
+        self.rowInterleave = rowInterleave
     }
 }
 

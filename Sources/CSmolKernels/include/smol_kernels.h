@@ -16,12 +16,16 @@ extern "C" {
 typedef enum {
     SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2, SMOL_Q8_0 = 3, SMOL_Q4_0 = 4, SMOL_Q4_1 = 5,
     SMOL_Q4_K = 6, SMOL_Q5_K = 7, SMOL_Q6_K = 8,
+    // Q4_0 / Q4_1 with rows interleaved by 8 for decode (matvec_r8.c; rows a multiple of 8,
+    // the same bytes as the plain matrix). Made by smol_repack_r8; read by the matrix kernels
+    // (not by smol_convert_to_f32, which fills NaN for them).
+    SMOL_Q4_0_R8 = 9, SMOL_Q4_1_R8 = 10,
 } smol_dtype;
 int smol_dtype_is_quant(smol_dtype dt);
 size_t smol_dtype_block_size(smol_dtype dt);  // values per block: 1, 32 or 256
 // Bytes of one row of `cols` values; 0 for a block type when cols is not a whole number of blocks.
 size_t smol_dtype_row_bytes(smol_dtype dt, size_t cols);
-uint32_t smol_dtype_ggml(smol_dtype dt);  // the GGUF tensor type id
+uint32_t smol_dtype_ggml(smol_dtype dt);  // the GGUF tensor type id (of the plain layout)
 
 // ---- CPU features and instruction-set selection -------------------------------------
 // Feature bits, each counted only when the OS saves the state it needs (xgetbv; AMX tile
@@ -73,6 +77,10 @@ enum {
     SMOL_GGML_Q5_1 = 7, SMOL_GGML_Q8_0 = 8, SMOL_GGML_Q4_K = 12, SMOL_GGML_Q5_K = 13, SMOL_GGML_Q6_K = 14,
     SMOL_GGML_IQ4_NL = 20, SMOL_GGML_BF16 = 30,
 };
+// dst (same size as src) = the Q4_0/Q4_1 matrix src [rows, cols] (rows % 8 == 0) interleaved by
+// 8 rows; output row r is source row row_map[r] (NULL: r). 0, or -1 for another type or shape.
+int smol_repack_r8(smol_pool *pool, smol_dtype base, const void *src, size_t rows, size_t cols, const int32_t *row_map,
+                   void *dst);
 // Elements and bytes per block of a quantized type; 0 if the type is not implemented.
 int smol_quant_block(uint32_t type, int *block_size, int *block_bytes);
 // dst = dequantized n values of src (bit-identical to gguf.quants.dequantize). 0 on success,
