@@ -24,7 +24,7 @@
 #define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 #endif
 
-int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q4_1_R8; }
+int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q4_K_R8; }
 
 size_t smol_dtype_block_bytes(smol_dtype dt) {
     switch (dt) {
@@ -32,6 +32,7 @@ size_t smol_dtype_block_bytes(smol_dtype dt) {
     case SMOL_Q4_0: case SMOL_Q4_0_R8: return 18;
     case SMOL_Q4_1: case SMOL_Q4_1_R8: return 20;
     case SMOL_Q4_K: return 144;
+    case SMOL_Q4_K_R8: return 148;  // per row: 1184 bytes per 8 rows
     case SMOL_Q5_K: return 176;
     case SMOL_Q6_K: return 210;
     default: return 0;
@@ -39,7 +40,7 @@ size_t smol_dtype_block_bytes(smol_dtype dt) {
 }
 
 size_t smol_dtype_block_size(smol_dtype dt) {
-    if (dt == SMOL_Q4_K || dt == SMOL_Q5_K || dt == SMOL_Q6_K) return 256;
+    if (dt == SMOL_Q4_K || dt == SMOL_Q5_K || dt == SMOL_Q6_K || dt == SMOL_Q4_K_R8) return 256;
     return smol_dtype_is_quant(dt) ? 32 : 1;
 }
 
@@ -62,7 +63,7 @@ uint32_t smol_dtype_ggml(smol_dtype dt) {
     case SMOL_Q8_0: return SMOL_GGML_Q8_0;
     case SMOL_Q4_0: case SMOL_Q4_0_R8: return SMOL_GGML_Q4_0;
     case SMOL_Q4_1: case SMOL_Q4_1_R8: return SMOL_GGML_Q4_1;
-    case SMOL_Q4_K: return SMOL_GGML_Q4_K;
+    case SMOL_Q4_K: case SMOL_Q4_K_R8: return SMOL_GGML_Q4_K;
     case SMOL_Q5_K: return SMOL_GGML_Q5_K;
     default: return SMOL_GGML_Q6_K;
     }

@@ -24,7 +24,7 @@
 #endif
 
 smol_dtype smol_dtype_r8_base(smol_dtype dt) {
-    return dt == SMOL_Q4_0_R8 ? SMOL_Q4_0 : dt == SMOL_Q4_1_R8 ? SMOL_Q4_1 : dt;
+    return dt == SMOL_Q4_0_R8 ? SMOL_Q4_0 : dt == SMOL_Q4_1_R8 ? SMOL_Q4_1 : dt == SMOL_Q4_K_R8 ? SMOL_Q4_K : dt;
 }
 
 static inline size_t hdr_bytes(smol_dtype base) { return base == SMOL_Q4_1 ? 32 : 16; }
@@ -58,7 +58,11 @@ static void repack_task(void *p, int ith, int nth) {
     const size_t bb = smol_dtype_block_bytes(c->base), nb = c->cols / 32, gbb = 8 * bb, hb = hdr_bytes(c->base);
     const size_t qs_at = c->base == SMOL_Q4_1 ? 4 : 2;  // qs in a plain block
     size_t g0, g1;
-    while (smol_claim(&c->next, c->rows / 8, 4, &g0, &g1))
+    while (smol_claim(&c->next, c->rows / 8, 4, &g0, &g1)) {
+    if (c->base == SMOL_Q4_K) {
+        smol_repack_r8k_rows(c->src, c->row_bytes, c->cols, c->row_map, g0, g1, c->dst);
+        continue;
+    }
     for (size_t g = g0; g < g1; g++) {
         uint8_t *dg = c->dst + g * nb * gbb;
         for (size_t lane = 0; lane < 8; lane++) {
@@ -73,11 +77,13 @@ static void repack_task(void *p, int ith, int nth) {
             }
         }
     }
+    }
 }
 
 int smol_repack_r8(smol_pool *pool, smol_dtype base, const void *src, size_t rows, size_t cols, const int32_t *row_map,
                    void *dst) {
-    if ((base != SMOL_Q4_0 && base != SMOL_Q4_1) || rows % 8 || cols % 32 || rows == 0) return -1;
+    if ((base != SMOL_Q4_0 && base != SMOL_Q4_1 && base != SMOL_Q4_K) || rows % 8 || rows == 0 ||
+        cols % smol_dtype_block_size(base)) return -1;
     repack_ctx c = {base, src, dst, rows, cols, smol_dtype_row_bytes(base, cols), row_map, 0};
     if (pool) smol_pool_run(pool, repack_task, &c);
     else repack_task(&c, 0, 1);
@@ -143,6 +149,7 @@ DEFINE_GROUP(vnni, VNNI_FN, R8_DOT_VNNI)
 typedef void (*group_fn)(smol_dtype, const uint8_t *, smol_qx, size_t, float *);
 
 void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qxbuf, float *y, size_t r0, size_t r1, size_t cols) {
+    if (dt == SMOL_Q4_K_R8) { smol_matvec_r8k_rows(W, qxbuf, y, r0, r1, cols); return; }
     const smol_qx x = smol_qx_view(qxbuf, cols);
     const size_t gbytes = (cols / 32) * 8 * smol_dtype_block_bytes(smol_dtype_r8_base(dt));
     group_fn f = group_scalar;
@@ -163,6 +170,10 @@ void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qxbuf, float 
 
 // f32 values of rows [r0, r1) (prefill through sgemm, and tests).
 void smol_r8_dequantize_rows(smol_dtype dt, const void *W, size_t cols, size_t r0, size_t r1, float *dst) {
+    if (dt == SMOL_Q4_K_R8) {
+        for (size_t r = r0; r < r1; r++) smol_r8k_dequantize_row(W, cols, r, 0, cols, dst + (r - r0) * cols);
+        return;
+    }
     const smol_dtype base = smol_dtype_r8_base(dt);
     static _Thread_local void *buf = NULL;
     static _Thread_local size_t cap = 0;

@@ -63,7 +63,8 @@ extension smol_dtype {
         case SMOL_Q5_K: return "q5_K"
         case SMOL_Q6_K: return "q6_K"
         case SMOL_Q4_0_R8: return "q4_0 (rows interleaved by 8)"
-        default: return "q4_1 (rows interleaved by 8)"
+        case SMOL_Q4_1_R8: return "q4_1 (rows interleaved by 8)"
+        default: return "q4_K (rows interleaved by 8)"
         }
     }
 }

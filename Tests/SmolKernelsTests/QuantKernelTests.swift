@@ -295,6 +295,60 @@ import Testing
         }
     }
 
+    /// Q4_K interleaved by 8 rows (scales unpacked to bytes): decode against the plain Q4_K
+    /// reference (dequantized weights times the quantized x), batches equal to single rows;
+    /// both GEMMs bit-identical to the plain layout's (the same dequantized values).
+    @Test func interleavedQ4KMatchesPlainOnEveryLevel() {
+        let bf16ctx = ComputeContext(threads: 2, precision: .bf16)
+        KernelTests.forEachLevel { isa in
+            for (si, s) in [Shape(rows: [8], cols: 256, n: 1), Shape(rows: [16, 24], cols: 768, n: 3)].enumerated() {
+                let x = Self.activations(s.n, cols: s.cols, seed: UInt64(70 + si))
+                let ws = s.rows.enumerated().map { Self.kBlocks(SMOL_Q4_K, rows: $1, cols: s.cols, seed: UInt64(700 + 10 * si + $0)) }
+                let packed = zip(ws, s.rows).map { w, rows -> [UInt8] in
+                    var out = [UInt8](repeating: 0, count: rows * Int(smol_dtype_row_bytes(SMOL_Q4_K_R8, s.cols)))
+                    #expect(smol_repack_r8(nil, SMOL_Q4_K, w.bytes, rows, s.cols, nil, &out) == 0)
+                    return out
+                }
+                let ys = Self.decode(SMOL_Q4_K_R8, s, x: x, ws: packed)
+                let plain = Self.decode(SMOL_Q4_K, s, x: x, ws: ws.map(\.bytes))
+                var worst = 0.0
+                for t in 0..<s.n {
+                    let qx = Self.quantized(x[t * s.cols..<(t + 1) * s.cols])
+                    let xh = (0..<s.cols).map { Double(qx.d[$0 / 32]) * Double(qx.q[$0]) }
+                    for (j, rows) in s.rows.enumerated() {
+                        for r in 0..<rows {
+                            var ref = 0.0, mag = 0.0
+                            for k in 0..<s.cols { let p = Double(ws[j].values[r * s.cols + k]) * xh[k]; ref += p; mag += abs(p) }
+                            worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref) / (mag + 1e-30))
+                            worst = max(worst, abs(Double(ys[j][t * rows + r]) - Double(plain[j][t * rows + r])) / (mag + 1e-30))
+                        }
+                    }
+                }
+                #expect(worst < 1e-5, "isa \(isa) rows=\(s.rows) cols=\(s.cols): \(worst)")
+                for t in 0..<s.n {
+                    let alone = Self.decode(SMOL_Q4_K_R8, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: packed)
+                    for (j, rows) in s.rows.enumerated() { #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j]) }
+                }
+                let n = 7, xg = KernelTests.randoms(n * s.cols, seed: 6)
+                for j in 0..<s.rows.count {
+                    let rows = s.rows[j]
+                    var a = [Float](repeating: 0, count: n * rows), b = a, c = a, d = a
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 16 * s.cols)
+                    defer { scratch.deallocate() }
+                    ws[j].bytes.withUnsafeBytes { wp in packed[j].withUnsafeBytes { pp in
+                        var j1 = smol_matvec_job(W: wp.baseAddress!, dtype: SMOL_Q4_K, y: &a, rows: rows)
+                        var j2 = smol_matvec_job(W: pp.baseAddress!, dtype: SMOL_Q4_K_R8, y: &b, rows: rows)
+                        #expect(smol_gemm_bf16_multi(bf16ctx.pool, &j1, 1, xg, n, s.cols) == smol_gemm_bf16_multi(bf16ctx.pool, &j2, 1, xg, n, s.cols))
+                        smol_gemm(Self.ctx.pool, wp.baseAddress!, SMOL_Q4_K, xg, n, rows, s.cols, &c, scratch, 16 * s.cols)
+                        smol_gemm(Self.ctx.pool, pp.baseAddress!, SMOL_Q4_K_R8, xg, n, rows, s.cols, &d, scratch, 16 * s.cols)
+                    } }
+                    #expect(a == b, "bf16 GEMM, isa \(isa)")
+                    #expect(c == d && !c.contains(where: \.isNaN), "sgemm, isa \(isa)")
+                }
+            }
+        }
+    }
+
     /// Against the dequantized weights in f32 arithmetic: the only difference is x's
     /// quantization, at most d_x / 2 = amax / 254 per element, so the error of a row is bounded
     /// by sum over blocks of amax_b / 254 * sum |w| over the block (plus f32 rounding).

@@ -20,6 +20,8 @@ typedef enum {
     // the same bytes as the plain matrix). Made by smol_repack_r8; read by the matrix kernels
     // (not by smol_convert_to_f32, which fills NaN for them).
     SMOL_Q4_0_R8 = 9, SMOL_Q4_1_R8 = 10,
+    // Q4_K interleaved by 8 rows with its 6-bit scales unpacked to bytes (matvec_r8k.c; 2.8% larger).
+    SMOL_Q4_K_R8 = 11,
 } smol_dtype;
 int smol_dtype_is_quant(smol_dtype dt);
 size_t smol_dtype_block_size(smol_dtype dt);  // values per block: 1, 32 or 256
@@ -77,8 +79,9 @@ enum {
     SMOL_GGML_Q5_1 = 7, SMOL_GGML_Q8_0 = 8, SMOL_GGML_Q4_K = 12, SMOL_GGML_Q5_K = 13, SMOL_GGML_Q6_K = 14,
     SMOL_GGML_IQ4_NL = 20, SMOL_GGML_BF16 = 30,
 };
-// dst (same size as src) = the Q4_0/Q4_1 matrix src [rows, cols] (rows % 8 == 0) interleaved by
-// 8 rows; output row r is source row row_map[r] (NULL: r). 0, or -1 for another type or shape.
+// dst = the Q4_0/Q4_1/Q4_K matrix src [rows, cols] (rows % 8 == 0) interleaved by 8 rows, in
+// rows * smol_dtype_row_bytes(<the _R8 type>, cols) bytes (Q4_0/Q4_1: the size of src); output
+// row r is source row row_map[r] (NULL: r). 0, or -1 for another type or shape.
 int smol_repack_r8(smol_pool *pool, smol_dtype base, const void *src, size_t rows, size_t cols, const int32_t *row_map,
                    void *dst);
 // Elements and bytes per block of a quantized type; 0 if the type is not implemented.

@@ -359,11 +359,13 @@ extension GGUFModelSource {
         let src = file.pointer(for: info)
         let map = heads.map { Self.unpermuteRows(rows: rows, heads: $0) }
         // Not the embedding: its rows are looked up one by one (and a tied one is the LM head).
-        let interleave = (kernelType == SMOL_Q4_0 || kernelType == SMOL_Q4_1) && rows % 8 == 0 && info.name.hasPrefix("blk.")
-        let t = TensorInfo(name: hf, dtype: .u8, shape: info.shape, begin: 0, byteCount: info.byteCount, quantization: info.type,
+        let r8: smol_dtype? = [SMOL_Q4_0: SMOL_Q4_0_R8, SMOL_Q4_1: SMOL_Q4_1_R8, SMOL_Q4_K: SMOL_Q4_K_R8][kernelType]
+        let interleave = r8 != nil && rows % 8 == 0 && info.name.hasPrefix("blk.")
+        let bytes = interleave ? rows * smol_dtype_row_bytes(r8!, cols) : info.byteCount
+        let t = TensorInfo(name: hf, dtype: .u8, shape: info.shape, begin: 0, byteCount: bytes, quantization: info.type,
                            rowInterleave: interleave ? 8 : 1)
         if !interleave && map == nil { return Tensor(info: t, data: src, owner: file) }
-        let buffer = OwnedBuffer(bytes: info.byteCount)
+        let buffer = OwnedBuffer(bytes: bytes)
         if interleave {
             let rc = map.withOptionalBuffer { smol_repack_r8(pool, kernelType, src, rows, cols, $0, buffer.pointer) }
             guard rc == 0 else { throw GGUFError.tensor(file: file.path, tensor: info.name, rule: "cannot interleave \(info.type.name) rows") }

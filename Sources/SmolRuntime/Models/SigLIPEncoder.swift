@@ -172,12 +172,14 @@ struct WeightBinder {
             throw ModelError.shapeMismatch(tensor: name, expected: shape ?? [rows, cols], actual: t.shape)
         }
         if let q = t.info.quantization {
-            guard var dt = smol_dtype(q), smol_dtype_row_bytes(dt, cols) * rows == t.info.byteCount else {
-                throw ModelError.unsupportedDType(tensor: name, dtype: q.name)
-            }
+            guard var dt = smol_dtype(q) else { throw ModelError.unsupportedDType(tensor: name, dtype: q.name) }
             if t.info.rowInterleave == 8 {
-                guard rows % 8 == 0, dt == SMOL_Q4_0 || dt == SMOL_Q4_1 else { throw ModelError.unsupportedDType(tensor: name, dtype: q.name + " interleaved") }
-                dt = dt == SMOL_Q4_0 ? SMOL_Q4_0_R8 : SMOL_Q4_1_R8
+                let r8: [smol_dtype: smol_dtype] = [SMOL_Q4_0: SMOL_Q4_0_R8, SMOL_Q4_1: SMOL_Q4_1_R8, SMOL_Q4_K: SMOL_Q4_K_R8]
+                guard rows % 8 == 0, let i = r8[dt] else { throw ModelError.unsupportedDType(tensor: name, dtype: q.name + " interleaved") }
+                dt = i
+            }
+            guard smol_dtype_row_bytes(dt, cols) * rows == t.info.byteCount else {
+                throw ModelError.unsupportedDType(tensor: name, dtype: q.name)
             }
             return WeightMatrix(data: t.data, dtype: dt, rows: rows, cols: cols)
         }
