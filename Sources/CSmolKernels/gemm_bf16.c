@@ -109,8 +109,15 @@ BF16_FN static void dequant_panel_bf16(const uint8_t *W, smol_dtype dt, size_t c
         // K-quants (kc a multiple of 256 as KC and cols are): the reference dequantizer, then rounding.
         float tmp[KC];
         for (size_t j = 0; j < nr; j++) {
-            if (dt == SMOL_Q4_K_R8) smol_r8k_dequantize_row(W, cols, j0 + j, k0, kc, tmp);
-            else smol_dequantize(smol_dtype_ggml(dt), W + (j0 + j) * rb + k0 / 256 * bb, tmp, kc);
+            if (dt == SMOL_Q4_K_R8) {
+                smol_r8k_dequantize_row(W, cols, j0 + j, k0, kc, tmp);
+            } else if (dt == SMOL_Q6_K_R8) {
+                uint8_t plain6[KC / 256 * 210];
+                smol_r8q6_unpack_row(W, cols, j0 + j, k0 / 256, kc / 256, plain6);
+                smol_dequantize(SMOL_GGML_Q6_K, plain6, tmp, kc);
+            } else {
+                smol_dequantize(smol_dtype_ggml(dt), W + (j0 + j) * rb + k0 / 256 * bb, tmp, kc);
+            }
             for (size_t i = 0; i < kc; i += 16) store_bf16x16(dst + j * kc + i, _mm512_loadu_ps(tmp + i));
         }
         return;

@@ -63,7 +63,12 @@ smol_dtype smol_dtype_r8_base(smol_dtype dt);
 void smol_r8_unpack_row(smol_dtype dt, const void *W, size_t cols, size_t r, size_t b0, size_t nb, uint8_t *out);
 void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 void smol_r8_dequantize_rows(smol_dtype dt, const void *W, size_t cols, size_t r0, size_t r1, float *dst);
-static inline int smol_dtype_is_r8(smol_dtype dt) { return dt == SMOL_Q4_0_R8 || dt == SMOL_Q4_1_R8 || dt == SMOL_Q4_K_R8; }
+static inline int smol_dtype_is_r8(smol_dtype dt) { return dt >= SMOL_Q4_0_R8 && dt <= SMOL_Q6_K_R8; }
+// Q6_K interleaved (matvec_r8q6.c): repack groups [g0, g1), plain blocks of one row, decode.
+void smol_repack_r8q6_rows(const uint8_t *src, size_t row_bytes, size_t cols, const int32_t *row_map, size_t g0, size_t g1,
+                           uint8_t *dst);
+void smol_r8q6_unpack_row(const void *W, size_t cols, size_t r, size_t b0, size_t nb, uint8_t *out);
+void smol_matvec_r8q6_rows(const void *W, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 // Q4_K interleaved (matvec_r8k.c): repack groups [g0, g1), one row's f32 values, decode.
 void smol_repack_r8k_rows(const uint8_t *src, size_t row_bytes, size_t cols, const int32_t *row_map, size_t g0, size_t g1,
                           uint8_t *dst);

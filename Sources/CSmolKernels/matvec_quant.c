@@ -24,7 +24,7 @@
 #define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 #endif
 
-int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q4_K_R8; }
+int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q6_K_R8; }
 
 size_t smol_dtype_block_bytes(smol_dtype dt) {
     switch (dt) {
@@ -34,13 +34,13 @@ size_t smol_dtype_block_bytes(smol_dtype dt) {
     case SMOL_Q4_K: return 144;
     case SMOL_Q4_K_R8: return 148;  // per row: 1184 bytes per 8 rows
     case SMOL_Q5_K: return 176;
-    case SMOL_Q6_K: return 210;
+    case SMOL_Q6_K: case SMOL_Q6_K_R8: return 210;
     default: return 0;
     }
 }
 
 size_t smol_dtype_block_size(smol_dtype dt) {
-    if (dt == SMOL_Q4_K || dt == SMOL_Q5_K || dt == SMOL_Q6_K || dt == SMOL_Q4_K_R8) return 256;
+    if (dt == SMOL_Q4_K || dt == SMOL_Q5_K || dt == SMOL_Q6_K || dt == SMOL_Q4_K_R8 || dt == SMOL_Q6_K_R8) return 256;
     return smol_dtype_is_quant(dt) ? 32 : 1;
 }
 

@@ -24,7 +24,13 @@
 #endif
 
 smol_dtype smol_dtype_r8_base(smol_dtype dt) {
-    return dt == SMOL_Q4_0_R8 ? SMOL_Q4_0 : dt == SMOL_Q4_1_R8 ? SMOL_Q4_1 : dt == SMOL_Q4_K_R8 ? SMOL_Q4_K : dt;
+    switch (dt) {
+    case SMOL_Q4_0_R8: return SMOL_Q4_0;
+    case SMOL_Q4_1_R8: return SMOL_Q4_1;
+    case SMOL_Q4_K_R8: return SMOL_Q4_K;
+    case SMOL_Q6_K_R8: return SMOL_Q6_K;
+    default: return dt;
+    }
 }
 
 static inline size_t hdr_bytes(smol_dtype base) { return base == SMOL_Q4_1 ? 32 : 16; }
@@ -63,6 +69,10 @@ static void repack_task(void *p, int ith, int nth) {
         smol_repack_r8k_rows(c->src, c->row_bytes, c->cols, c->row_map, g0, g1, c->dst);
         continue;
     }
+    if (c->base == SMOL_Q6_K) {
+        smol_repack_r8q6_rows(c->src, c->row_bytes, c->cols, c->row_map, g0, g1, c->dst);
+        continue;
+    }
     for (size_t g = g0; g < g1; g++) {
         uint8_t *dg = c->dst + g * nb * gbb;
         for (size_t lane = 0; lane < 8; lane++) {
@@ -82,7 +92,7 @@ static void repack_task(void *p, int ith, int nth) {
 
 int smol_repack_r8(smol_pool *pool, smol_dtype base, const void *src, size_t rows, size_t cols, const int32_t *row_map,
                    void *dst) {
-    if ((base != SMOL_Q4_0 && base != SMOL_Q4_1 && base != SMOL_Q4_K) || rows % 8 || rows == 0 ||
+    if ((base != SMOL_Q4_0 && base != SMOL_Q4_1 && base != SMOL_Q4_K && base != SMOL_Q6_K) || rows % 8 || rows == 0 ||
         cols % smol_dtype_block_size(base)) return -1;
     repack_ctx c = {base, src, dst, rows, cols, smol_dtype_row_bytes(base, cols), row_map, 0};
     if (pool) smol_pool_run(pool, repack_task, &c);
@@ -150,6 +160,7 @@ typedef void (*group_fn)(smol_dtype, const uint8_t *, smol_qx, size_t, float *);
 
 void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qxbuf, float *y, size_t r0, size_t r1, size_t cols) {
     if (dt == SMOL_Q4_K_R8) { smol_matvec_r8k_rows(W, qxbuf, y, r0, r1, cols); return; }
+    if (dt == SMOL_Q6_K_R8) { smol_matvec_r8q6_rows(W, qxbuf, y, r0, r1, cols); return; }
     const smol_qx x = smol_qx_view(qxbuf, cols);
     const size_t gbytes = (cols / 32) * 8 * smol_dtype_block_bytes(smol_dtype_r8_base(dt));
     group_fn f = group_scalar;
@@ -168,6 +179,11 @@ void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qxbuf, float 
     }
 }
 
+void smol_matrix_row_f32(const void *W, smol_dtype dt, size_t cols, size_t r, float *dst) {
+    if (smol_dtype_is_r8(dt)) smol_r8_dequantize_rows(dt, W, cols, r, r + 1, dst);
+    else smol_convert_to_f32((const uint8_t *)W + r * smol_dtype_row_bytes(dt, cols), dt, dst, cols);
+}
+
 // f32 values of rows [r0, r1) (prefill through sgemm, and tests).
 void smol_r8_dequantize_rows(smol_dtype dt, const void *W, size_t cols, size_t r0, size_t r1, float *dst) {
     if (dt == SMOL_Q4_K_R8) {
@@ -180,7 +196,8 @@ void smol_r8_dequantize_rows(smol_dtype dt, const void *W, size_t cols, size_t r
     uint8_t *row = smol_grow(&buf, &cap, smol_dtype_row_bytes(base, cols));
     if (!row) return;
     for (size_t r = r0; r < r1; r++) {
-        smol_r8_unpack_row(dt, W, cols, r, 0, cols / 32, row);
+        if (dt == SMOL_Q6_K_R8) smol_r8q6_unpack_row(W, cols, r, 0, cols / 256, row);
+        else smol_r8_unpack_row(dt, W, cols, r, 0, cols / 32, row);
         smol_dequantize(smol_dtype_ggml(base), row, dst + (r - r0) * cols, cols);
     }
 }

@@ -64,7 +64,8 @@ extension smol_dtype {
         case SMOL_Q6_K: return "q6_K"
         case SMOL_Q4_0_R8: return "q4_0 (rows interleaved by 8)"
         case SMOL_Q4_1_R8: return "q4_1 (rows interleaved by 8)"
-        default: return "q4_K (rows interleaved by 8)"
+        case SMOL_Q4_K_R8: return "q4_K (rows interleaved by 8)"
+        default: return "q6_K (rows interleaved by 8)"
         }
     }
 }

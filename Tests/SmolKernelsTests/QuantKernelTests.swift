@@ -295,22 +295,25 @@ import Testing
         }
     }
 
-    /// Q4_K interleaved by 8 rows (scales unpacked to bytes): decode against the plain Q4_K
-    /// reference (dequantized weights times the quantized x), batches equal to single rows;
-    /// both GEMMs bit-identical to the plain layout's (the same dequantized values).
-    @Test func interleavedQ4KMatchesPlainOnEveryLevel() {
+    /// Q4_K (scales unpacked to bytes) and Q6_K interleaved by 8 rows: decode against the plain
+    /// type's reference (dequantized weights times the quantized x) and the plain kernel,
+    /// batches equal to single rows; both GEMMs and the row lookup bit-identical to the plain
+    /// layout's (the same dequantized values).
+    @Test(arguments: [0, 1])
+    func interleavedKQuantsMatchPlainOnEveryLevel(_ which: Int) {
+        let (PLAIN, R8) = [(SMOL_Q4_K, SMOL_Q4_K_R8), (SMOL_Q6_K, SMOL_Q6_K_R8)][which]
         let bf16ctx = ComputeContext(threads: 2, precision: .bf16)
         KernelTests.forEachLevel { isa in
             for (si, s) in [Shape(rows: [8], cols: 256, n: 1), Shape(rows: [16, 24], cols: 768, n: 3)].enumerated() {
                 let x = Self.activations(s.n, cols: s.cols, seed: UInt64(70 + si))
-                let ws = s.rows.enumerated().map { Self.kBlocks(SMOL_Q4_K, rows: $1, cols: s.cols, seed: UInt64(700 + 10 * si + $0)) }
+                let ws = s.rows.enumerated().map { Self.kBlocks(PLAIN, rows: $1, cols: s.cols, seed: UInt64(700 + 10 * si + $0)) }
                 let packed = zip(ws, s.rows).map { w, rows -> [UInt8] in
-                    var out = [UInt8](repeating: 0, count: rows * Int(smol_dtype_row_bytes(SMOL_Q4_K_R8, s.cols)))
-                    #expect(smol_repack_r8(nil, SMOL_Q4_K, w.bytes, rows, s.cols, nil, &out) == 0)
+                    var out = [UInt8](repeating: 0, count: rows * Int(smol_dtype_row_bytes(R8, s.cols)))
+                    #expect(smol_repack_r8(nil, PLAIN, w.bytes, rows, s.cols, nil, &out) == 0)
                     return out
                 }
-                let ys = Self.decode(SMOL_Q4_K_R8, s, x: x, ws: packed)
-                let plain = Self.decode(SMOL_Q4_K, s, x: x, ws: ws.map(\.bytes))
+                let ys = Self.decode(R8, s, x: x, ws: packed)
+                let plain = Self.decode(PLAIN, s, x: x, ws: ws.map(\.bytes))
                 var worst = 0.0
                 for t in 0..<s.n {
                     let qx = Self.quantized(x[t * s.cols..<(t + 1) * s.cols])
@@ -326,7 +329,7 @@ import Testing
                 }
                 #expect(worst < 1e-5, "isa \(isa) rows=\(s.rows) cols=\(s.cols): \(worst)")
                 for t in 0..<s.n {
-                    let alone = Self.decode(SMOL_Q4_K_R8, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: packed)
+                    let alone = Self.decode(R8, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: packed)
                     for (j, rows) in s.rows.enumerated() { #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j]) }
                 }
                 let n = 7, xg = KernelTests.randoms(n * s.cols, seed: 6)
@@ -336,13 +339,17 @@ import Testing
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 16 * s.cols)
                     defer { scratch.deallocate() }
                     ws[j].bytes.withUnsafeBytes { wp in packed[j].withUnsafeBytes { pp in
-                        var j1 = smol_matvec_job(W: wp.baseAddress!, dtype: SMOL_Q4_K, y: &a, rows: rows)
-                        var j2 = smol_matvec_job(W: pp.baseAddress!, dtype: SMOL_Q4_K_R8, y: &b, rows: rows)
+                        var j1 = smol_matvec_job(W: wp.baseAddress!, dtype: PLAIN, y: &a, rows: rows)
+                        var j2 = smol_matvec_job(W: pp.baseAddress!, dtype: R8, y: &b, rows: rows)
                         #expect(smol_gemm_bf16_multi(bf16ctx.pool, &j1, 1, xg, n, s.cols) == smol_gemm_bf16_multi(bf16ctx.pool, &j2, 1, xg, n, s.cols))
-                        smol_gemm(Self.ctx.pool, wp.baseAddress!, SMOL_Q4_K, xg, n, rows, s.cols, &c, scratch, 16 * s.cols)
-                        smol_gemm(Self.ctx.pool, pp.baseAddress!, SMOL_Q4_K_R8, xg, n, rows, s.cols, &d, scratch, 16 * s.cols)
+                        smol_gemm(Self.ctx.pool, wp.baseAddress!, PLAIN, xg, n, rows, s.cols, &c, scratch, 16 * s.cols)
+                        smol_gemm(Self.ctx.pool, pp.baseAddress!, R8, xg, n, rows, s.cols, &d, scratch, 16 * s.cols)
                     } }
                     #expect(a == b, "bf16 GEMM, isa \(isa)")
+                    var rowPlain = [Float](repeating: 0, count: s.cols), rowR8 = rowPlain
+                    ws[j].bytes.withUnsafeBytes { smol_matrix_row_f32($0.baseAddress!, PLAIN, s.cols, rows - 3, &rowPlain) }
+                    packed[j].withUnsafeBytes { smol_matrix_row_f32($0.baseAddress!, R8, s.cols, rows - 3, &rowR8) }
+                    #expect(rowPlain == rowR8 && rowPlain == Array(ws[j].values[(rows - 3) * s.cols..<(rows - 2) * s.cols]))
                     #expect(c == d && !c.contains(where: \.isNaN), "sgemm, isa \(isa)")
                 }
             }

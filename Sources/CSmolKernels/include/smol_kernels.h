@@ -22,6 +22,8 @@ typedef enum {
     SMOL_Q4_0_R8 = 9, SMOL_Q4_1_R8 = 10,
     // Q4_K interleaved by 8 rows with its 6-bit scales unpacked to bytes (matvec_r8k.c; 2.8% larger).
     SMOL_Q4_K_R8 = 11,
+    // Q6_K interleaved by 8 rows (matvec_r8q6.c; the same bytes).
+    SMOL_Q6_K_R8 = 12,
 } smol_dtype;
 int smol_dtype_is_quant(smol_dtype dt);
 size_t smol_dtype_block_size(smol_dtype dt);  // values per block: 1, 32 or 256
@@ -79,8 +81,8 @@ enum {
     SMOL_GGML_Q5_1 = 7, SMOL_GGML_Q8_0 = 8, SMOL_GGML_Q4_K = 12, SMOL_GGML_Q5_K = 13, SMOL_GGML_Q6_K = 14,
     SMOL_GGML_IQ4_NL = 20, SMOL_GGML_BF16 = 30,
 };
-// dst = the Q4_0/Q4_1/Q4_K matrix src [rows, cols] (rows % 8 == 0) interleaved by 8 rows, in
-// rows * smol_dtype_row_bytes(<the _R8 type>, cols) bytes (Q4_0/Q4_1: the size of src); output
+// dst = the Q4_0/Q4_1/Q4_K/Q6_K matrix src [rows, cols] (rows % 8 == 0) interleaved by 8 rows, in
+// rows * smol_dtype_row_bytes(<the _R8 type>, cols) bytes (all but Q4_K: the size of src); output
 // row r is source row row_map[r] (NULL: r). 0, or -1 for another type or shape.
 int smol_repack_r8(smol_pool *pool, smol_dtype base, const void *src, size_t rows, size_t cols, const int32_t *row_map,
                    void *dst);
@@ -93,6 +95,8 @@ int smol_dequantize(uint32_t type, const void *src, float *dst, size_t n);
 // (quantize_row_*_ref, which llama-quantize uses without an importance matrix) and
 // gguf.quants.quantize. 0 on success, -1 for another type, -2 when n is not a multiple of 32.
 int smol_quantize(uint32_t type, const float *x, void *dst, size_t n);
+// dst[cols] = row r of W [rows, cols] in f32, any layout (the embedding lookup).
+void smol_matrix_row_f32(const void *W, smol_dtype dt, size_t cols, size_t r, float *dst);
 // Rows of a GGUF matrix [rows, cols] (row_bytes each) to f32 or bf16 (rounded to nearest even)
 // in parallel; output row r is source row row_map[r] (NULL: r). scratch: pool size * cols floats.
 int smol_dequantize_rows(smol_pool *pool, uint32_t type, const void *src, size_t rows, size_t cols, size_t row_bytes,

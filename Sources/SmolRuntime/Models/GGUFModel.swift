@@ -358,9 +358,10 @@ extension GGUFModelSource {
         }
         let src = file.pointer(for: info)
         let map = heads.map { Self.unpermuteRows(rows: rows, heads: $0) }
-        // Not the embedding: its rows are looked up one by one (and a tied one is the LM head).
-        let r8: smol_dtype? = [SMOL_Q4_0: SMOL_Q4_0_R8, SMOL_Q4_1: SMOL_Q4_1_R8, SMOL_Q4_K: SMOL_Q4_K_R8][kernelType]
-        let interleave = r8 != nil && rows % 8 == 0 && info.name.hasPrefix("blk.")
+        // The embedding too: the lookup unpacks its row (smol_matrix_row_f32), and tied, it is the LM head.
+        let r8: smol_dtype? = [SMOL_Q4_0: SMOL_Q4_0_R8, SMOL_Q4_1: SMOL_Q4_1_R8, SMOL_Q4_K: SMOL_Q4_K_R8,
+                                SMOL_Q6_K: SMOL_Q6_K_R8][kernelType]
+        let interleave = r8 != nil && rows % 8 == 0
         let bytes = interleave ? rows * smol_dtype_row_bytes(r8!, cols) : info.byteCount
         let t = TensorInfo(name: hf, dtype: .u8, shape: info.shape, begin: 0, byteCount: bytes, quantization: info.type,
                            rowInterleave: interleave ? 8 : 1)

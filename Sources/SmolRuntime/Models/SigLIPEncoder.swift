@@ -174,7 +174,8 @@ struct WeightBinder {
         if let q = t.info.quantization {
             guard var dt = smol_dtype(q) else { throw ModelError.unsupportedDType(tensor: name, dtype: q.name) }
             if t.info.rowInterleave == 8 {
-                let r8: [smol_dtype: smol_dtype] = [SMOL_Q4_0: SMOL_Q4_0_R8, SMOL_Q4_1: SMOL_Q4_1_R8, SMOL_Q4_K: SMOL_Q4_K_R8]
+                let r8: [smol_dtype: smol_dtype] = [SMOL_Q4_0: SMOL_Q4_0_R8, SMOL_Q4_1: SMOL_Q4_1_R8, SMOL_Q4_K: SMOL_Q4_K_R8,
+                                                     SMOL_Q6_K: SMOL_Q6_K_R8]
                 guard rows % 8 == 0, let i = r8[dt] else { throw ModelError.unsupportedDType(tensor: name, dtype: q.name + " interleaved") }
                 dt = i
             }
