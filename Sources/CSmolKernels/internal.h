@@ -58,6 +58,23 @@ typedef struct {
 } smol_qx;
 smol_qx smol_qx_view(const void *buf, size_t cols);
 size_t smol_dtype_block_bytes(smol_dtype dt);  // bytes per block of a block type; 0 otherwise
+// Which integer dot product the block kernels use on the active level (smol_quant_path names it).
+enum { SMOL_QPATH_SCALAR = 0, SMOL_QPATH_AVX2 = 1, SMOL_QPATH_VNNI = 2 };
+int smol_quant_level(void);
+#if defined(__x86_64__)
+#include <immintrin.h>
+// 8 int32 partial sums of 32 unsigned bytes times 32 signed ones, added to acc: vpmaddubsw +
+// vpmaddwd on AVX2 (pair sums must stay below 2^15: the block kernels' operands do), and
+// vpdpbusd on AVX512_VNNI (SMOL_DOT_VNNI, for functions compiled with avx512vnni,avx512vl).
+__attribute__((target("avx2"))) static inline __m256i smol_dot_u8s8_avx2(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+#define SMOL_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
+#endif
+// Interleaved layouts: one function computes the 8 rows of a group (`g`: its first byte).
+typedef void (*smol_r8_group_fn)(const uint8_t *g, const void *qx, size_t cols, smol_dtype dt, float out[8]);
+smol_r8_group_fn smol_r8k_group(int qpath);   // Q4_K_R8 (matvec_r8k.c)
+smol_r8_group_fn smol_r8q6_group(int qpath);  // Q6_K_R8 (matvec_r8q6.c)
 // Interleaved Q4 (matvec_r8.c): the plain layout's type, rows of plain blocks, decode, f32 rows.
 smol_dtype smol_dtype_r8_base(smol_dtype dt);
 void smol_r8_unpack_row(smol_dtype dt, const void *W, size_t cols, size_t r, size_t b0, size_t nb, uint8_t *out);
@@ -68,12 +85,10 @@ static inline int smol_dtype_is_r8(smol_dtype dt) { return dt >= SMOL_Q4_0_R8 &&
 void smol_repack_r8q6_rows(const uint8_t *src, size_t row_bytes, size_t cols, const int32_t *row_map, size_t g0, size_t g1,
                            uint8_t *dst);
 void smol_r8q6_unpack_row(const void *W, size_t cols, size_t r, size_t b0, size_t nb, uint8_t *out);
-void smol_matvec_r8q6_rows(const void *W, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 // Q4_K interleaved (matvec_r8k.c): repack groups [g0, g1), one row's f32 values, decode.
 void smol_repack_r8k_rows(const uint8_t *src, size_t row_bytes, size_t cols, const int32_t *row_map, size_t g0, size_t g1,
                           uint8_t *dst);
 void smol_r8k_dequantize_row(const void *W, size_t cols, size_t r, size_t k0, size_t n, float *out);
-void smol_matvec_r8k_rows(const void *W, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 // y[r] for r in [r0, r1) from block-type W and a row quantized by smol_quantize_x.
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 void smol_axpy_f32(float a, const float *x, float *y, size_t n);  // y += a*x

@@ -24,93 +24,6 @@
 #define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 #endif
 
-int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q6_K_R8; }
-
-size_t smol_dtype_block_bytes(smol_dtype dt) {
-    switch (dt) {
-    case SMOL_Q8_0: return 34;
-    case SMOL_Q4_0: case SMOL_Q4_0_R8: return 18;
-    case SMOL_Q4_1: case SMOL_Q4_1_R8: return 20;
-    case SMOL_Q4_K: return 144;
-    case SMOL_Q4_K_R8: return 148;  // per row: 1184 bytes per 8 rows
-    case SMOL_Q5_K: return 176;
-    case SMOL_Q6_K: case SMOL_Q6_K_R8: return 210;
-    default: return 0;
-    }
-}
-
-size_t smol_dtype_block_size(smol_dtype dt) {
-    if (dt == SMOL_Q4_K || dt == SMOL_Q5_K || dt == SMOL_Q6_K || dt == SMOL_Q4_K_R8 || dt == SMOL_Q6_K_R8) return 256;
-    return smol_dtype_is_quant(dt) ? 32 : 1;
-}
-
-size_t smol_dtype_row_bytes(smol_dtype dt, size_t cols) {
-    switch (dt) {
-    case SMOL_F32: return cols * 4;
-    case SMOL_F16: case SMOL_BF16: return cols * 2;
-    default: {
-        size_t bs = smol_dtype_block_size(dt);
-        return cols % bs ? 0 : cols / bs * smol_dtype_block_bytes(dt);
-    }
-    }
-}
-
-uint32_t smol_dtype_ggml(smol_dtype dt) {
-    switch (dt) {
-    case SMOL_F32: return SMOL_GGML_F32;
-    case SMOL_F16: return SMOL_GGML_F16;
-    case SMOL_BF16: return SMOL_GGML_BF16;
-    case SMOL_Q8_0: return SMOL_GGML_Q8_0;
-    case SMOL_Q4_0: case SMOL_Q4_0_R8: return SMOL_GGML_Q4_0;
-    case SMOL_Q4_1: case SMOL_Q4_1_R8: return SMOL_GGML_Q4_1;
-    case SMOL_Q4_K: case SMOL_Q4_K_R8: return SMOL_GGML_Q4_K;
-    case SMOL_Q5_K: return SMOL_GGML_Q5_K;
-    default: return SMOL_GGML_Q6_K;
-    }
-}
-
-// ---- activations to 8-bit blocks ---------------------------------------------------------------
-
-size_t smol_qx_bytes(size_t cols) {
-    size_t nb = cols / 32;
-    return (cols + 63) / 64 * 64 + (nb * 5 * 4 + 63) / 64 * 64;
-}
-
-smol_qx smol_qx_view(const void *buf, size_t cols) {
-    const uint8_t *b = buf;
-    size_t nb = cols / 32, off = (cols + 63) / 64 * 64;
-    smol_qx v = {(const int8_t *)b, (const float *)(b + off), (const float *)(b + off + nb * 4),
-                 (const int32_t *)(b + off + nb * 8), (const int32_t *)(b + off + nb * 12)};
-    return v;
-}
-
-// As ggml's quantize_row_q8_1_ref: d = amax / 127, q = round(x / d) (half away from zero);
-// d is kept in f32 (llama.cpp rounds it to f16 for storage), and s = sum(q) exactly.
-void smol_quantize_x(const float *x, size_t cols, void *buf) {
-    uint8_t *b = buf;
-    size_t nb = cols / 32, off = (cols + 63) / 64 * 64;
-    int8_t *q = (int8_t *)b;
-    float *d = (float *)(b + off), *ds = (float *)(b + off + nb * 4);
-    int32_t *s = (int32_t *)(b + off + nb * 8), *s16 = (int32_t *)(b + off + nb * 12);
-    for (size_t i = 0; i < nb; i++) {
-        const float *xb = x + i * 32;
-        float amax = 0;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        const float di = amax / 127.0f, id = di != 0 ? 1.0f / di : 0.0f;
-        int32_t half[2] = {0, 0};
-        for (int j = 0; j < 32; j++) {
-            const int v = (int)roundf(xb[j] * id);
-            q[i * 32 + j] = (int8_t)v;
-            half[j / 16] += v;
-        }
-        d[i] = di;
-        s[i] = half[0] + half[1];
-        s16[2 * i] = half[0];
-        s16[2 * i + 1] = half[1];
-        ds[i] = di * (float)s[i];
-    }
-}
-
 // ---- one weight row against one quantized activation row -----------------------------------------
 
 static inline float f16_at(const uint8_t *p) { return smol_f16_to_f32((uint16_t)(p[0] | (p[1] << 8))); }
@@ -367,37 +280,40 @@ AVX2_FN static inline __m256i nibbles(const uint8_t *qs) {
         return hsum8(_mm256_add_ps(a0, a1));                                                              \
     }
 
-AVX2_FN static inline __m256i dot_u8s8_avx2(__m256i acc, __m256i u, __m256i s) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-}
-DEFINE_QUANT_DOTS(avx2, AVX2_FN, dot_u8s8_avx2)
-#define DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
-DEFINE_QUANT_DOTS(vnni, VNNI_FN, DOT_VNNI)
+DEFINE_QUANT_DOTS(avx2, AVX2_FN, smol_dot_u8s8_avx2)
+DEFINE_QUANT_DOTS(vnni, VNNI_FN, SMOL_DOT_VNNI)
 #endif
 
 typedef float (*qdot_fn)(const uint8_t *, smol_qx, size_t);
 
 #define QDOT_TABLE(S) {dot_q8_0_##S, dot_q4_0_##S, dot_q4_1_##S, dot_q4_K_##S, dot_q5_K_##S, dot_q6_K_##S}
 
-static qdot_fn qdot_for(smol_dtype dt) {
-    const int k = (int)dt - (int)SMOL_Q8_0;
+int smol_quant_level(void) {
 #if defined(__x86_64__)
-    static const qdot_fn vnni[] = QDOT_TABLE(vnni), avx2[] = QDOT_TABLE(avx2);
     int isa = smol_isa_active();
-    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) return vnni[k];
-    if (isa >= SMOL_ISA_AVX2) return avx2[k];
+    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) return SMOL_QPATH_VNNI;
+    if (isa >= SMOL_ISA_AVX2) return SMOL_QPATH_AVX2;
 #endif
-    static const qdot_fn scalar[] = QDOT_TABLE(scalar);
-    return scalar[k];
+    return SMOL_QPATH_SCALAR;
 }
 
 const char *smol_quant_path(void) {
+    static const char *names[] = {"scalar", "avx2", "avx512vnni"};
+    return names[smol_quant_level()];
+}
+
+static qdot_fn qdot_for(smol_dtype dt) {
+    const int k = (int)dt - (int)SMOL_Q8_0;
+    static const qdot_fn scalar[] = QDOT_TABLE(scalar);
 #if defined(__x86_64__)
-    int isa = smol_isa_active();
-    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) return "avx512vnni";
-    if (isa >= SMOL_ISA_AVX2) return "avx2";
+    static const qdot_fn vnni[] = QDOT_TABLE(vnni), avx2[] = QDOT_TABLE(avx2);
+    switch (smol_quant_level()) {
+    case SMOL_QPATH_VNNI: return vnni[k];
+    case SMOL_QPATH_AVX2: return avx2[k];
+    default: break;
+    }
 #endif
-    return "scalar";
+    return scalar[k];
 }
 
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols) {

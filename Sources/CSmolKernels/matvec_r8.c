@@ -102,8 +102,9 @@ int smol_repack_r8(smol_pool *pool, smol_dtype base, const void *src, size_t row
 
 // ---- decode: one group of 8 rows against a quantized activation row ---------------------------
 
-static void group_scalar(smol_dtype dt, const uint8_t *g, smol_qx x, size_t cols, float out[8]) {
+static void group_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) {
     // Per row through the plain-layout reference arithmetic (matvec_quant.c), block by block.
+    const smol_qx x = smol_qx_view(qxbuf, cols);
     const smol_dtype base = smol_dtype_r8_base(dt);
     const size_t bb = smol_dtype_block_bytes(base), nb = cols / 32;
     uint8_t blk[20];
@@ -124,7 +125,8 @@ static void group_scalar(smol_dtype dt, const uint8_t *g, smol_qx x, size_t cols
 
 #if defined(__x86_64__)
 #define DEFINE_GROUP(SUFFIX, FN, DOT_U8S8)                                                                  \
-    FN static void group_##SUFFIX(smol_dtype dt, const uint8_t *g, smol_qx x, size_t cols, float out[8]) {  \
+    FN static void group_##SUFFIX(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) { \
+        const smol_qx x = smol_qx_view(qxbuf, cols);                                                        \
         const int q41 = dt == SMOL_Q4_1_R8;                                                                 \
         const size_t nb = cols / 32, gbb = q41 ? 160 : 144, hb = q41 ? 32 : 16;                             \
         const __m256i m4 = _mm256_set1_epi8(0x0F);                                                          \
@@ -148,30 +150,26 @@ static void group_scalar(smol_dtype dt, const uint8_t *g, smol_qx x, size_t cols
         _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(acc0, acc1), macc));                              \
     }
 
-AVX2_FN static inline __m256i r8_dot_avx2(__m256i acc, __m256i u, __m256i s) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-}
-DEFINE_GROUP(avx2, AVX2_FN, r8_dot_avx2)
-#define R8_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
-DEFINE_GROUP(vnni, VNNI_FN, R8_DOT_VNNI)
+DEFINE_GROUP(avx2, AVX2_FN, smol_dot_u8s8_avx2)
+DEFINE_GROUP(vnni, VNNI_FN, SMOL_DOT_VNNI)
 #endif
 
-typedef void (*group_fn)(smol_dtype, const uint8_t *, smol_qx, size_t, float *);
-
+// Every interleaved type: whole groups computed, the rows of [r0, r1) stored (ranges may start
+// or end inside a group).
 void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qxbuf, float *y, size_t r0, size_t r1, size_t cols) {
-    if (dt == SMOL_Q4_K_R8) { smol_matvec_r8k_rows(W, qxbuf, y, r0, r1, cols); return; }
-    if (dt == SMOL_Q6_K_R8) { smol_matvec_r8q6_rows(W, qxbuf, y, r0, r1, cols); return; }
-    const smol_qx x = smol_qx_view(qxbuf, cols);
-    const size_t gbytes = (cols / 32) * 8 * smol_dtype_block_bytes(smol_dtype_r8_base(dt));
-    group_fn f = group_scalar;
+    const int path = smol_quant_level();
+    smol_r8_group_fn f;
+    if (dt == SMOL_Q4_K_R8) f = smol_r8k_group(path);
+    else if (dt == SMOL_Q6_K_R8) f = smol_r8q6_group(path);
 #if defined(__x86_64__)
-    int isa = smol_isa_active();
-    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) f = group_vnni;
-    else if (isa >= SMOL_ISA_AVX2) f = group_avx2;
+    else if (path == SMOL_QPATH_VNNI) f = group_vnni;
+    else if (path == SMOL_QPATH_AVX2) f = group_avx2;
 #endif
+    else f = group_scalar;
+    const size_t gbytes = 8 * smol_dtype_row_bytes(dt, cols);
     for (size_t g = r0 / 8; g * 8 < r1; g++) {
         float out[8];
-        f(dt, (const uint8_t *)W + g * gbytes, x, cols, out);
+        f((const uint8_t *)W + g * gbytes, qxbuf, cols, dt, out);
         for (size_t i = 0; i < 8; i++) {
             size_t r = g * 8 + i;
             if (r >= r0 && r < r1) y[r] = out[i];

@@ -69,7 +69,9 @@ void smol_r8k_dequantize_row(const void *W, size_t cols, size_t r, size_t k0, si
     }
 }
 
-static void group_k_scalar(const uint8_t *g, smol_qx x, size_t cols, float out[8]) {
+static void group_k_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) {
+    const smol_qx x = smol_qx_view(qxbuf, cols);
+    (void)dt;
     const size_t nsb = cols / 256;
     for (size_t lane = 0; lane < 8; lane++) {
         float acc = 0, macc = 0;
@@ -97,7 +99,9 @@ static void group_k_scalar(const uint8_t *g, smol_qx x, size_t cols, float out[8
     FN static inline __m256 bytes8_ps_##SUFFIX(const uint8_t *p) {                                            \
         return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));                  \
     }                                                                                                         \
-    FN static void group_k_##SUFFIX(const uint8_t *g, smol_qx x, size_t cols, float out[8]) {                 \
+    FN static void group_k_##SUFFIX(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) { \
+        const smol_qx x = smol_qx_view(qxbuf, cols);                                                          \
+        (void)dt;                                                                                             \
         const size_t nsb = cols / 256;                                                                        \
         const __m256i m4 = _mm256_set1_epi8(0x0F);                                                            \
         __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, macc = acc0;                                          \
@@ -127,29 +131,15 @@ static void group_k_scalar(const uint8_t *g, smol_qx x, size_t cols, float out[8
         _mm256_storeu_ps(out, _mm256_sub_ps(_mm256_add_ps(acc0, acc1), macc));                                \
     }
 
-AVX2_FN static inline __m256i k8_dot_avx2(__m256i acc, __m256i u, __m256i s) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-}
-DEFINE_GROUP_K(avx2, AVX2_FN, k8_dot_avx2)
-#define K8_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
-DEFINE_GROUP_K(vnni, VNNI_FN, K8_DOT_VNNI)
+DEFINE_GROUP_K(avx2, AVX2_FN, smol_dot_u8s8_avx2)
+DEFINE_GROUP_K(vnni, VNNI_FN, SMOL_DOT_VNNI)
 #endif
 
-void smol_matvec_r8k_rows(const void *W, const void *qxbuf, float *y, size_t r0, size_t r1, size_t cols) {
-    const smol_qx x = smol_qx_view(qxbuf, cols);
-    const size_t gbytes = (cols / 256) * GSB;
-    void (*f)(const uint8_t *, smol_qx, size_t, float *) = group_k_scalar;
+smol_r8_group_fn smol_r8k_group(int qpath) {
 #if defined(__x86_64__)
-    int isa = smol_isa_active();
-    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) f = group_k_vnni;
-    else if (isa >= SMOL_ISA_AVX2) f = group_k_avx2;
+    if (qpath == SMOL_QPATH_VNNI) return group_k_vnni;
+    if (qpath == SMOL_QPATH_AVX2) return group_k_avx2;
 #endif
-    for (size_t g = r0 / 8; g * 8 < r1; g++) {
-        float out[8];
-        f((const uint8_t *)W + g * gbytes, x, cols, out);
-        for (size_t i = 0; i < 8; i++) {
-            size_t r = g * 8 + i;
-            if (r >= r0 && r < r1) y[r] = out[i];
-        }
-    }
+    (void)qpath;
+    return group_k_scalar;
 }

@@ -60,7 +60,8 @@ void smol_r8q6_unpack_row(const void *W, size_t cols, size_t r, size_t b0, size_
 }
 
 // The scalar path: each row back to plain blocks, through the plain kernel.
-static void group_q6_scalar(const uint8_t *g, const void *qx, size_t cols, float out[8]) {
+static void group_q6_scalar(const uint8_t *g, const void *qx, size_t cols, smol_dtype dt, float out[8]) {
+    (void)dt;
     static _Thread_local void *buf = NULL;
     static _Thread_local size_t cap = 0;
     uint8_t *row = smol_grow(&buf, &cap, cols / 256 * 210);
@@ -95,11 +96,12 @@ static void group_q6_scalar(const uint8_t *g, const void *qx, size_t cols, float
         A2 = DOT_U8S8(A2, q2, _mm256_set1_epi32(xv2));                                                        \
         A3 = DOT_U8S8(A3, q3, _mm256_set1_epi32(xv3));                                                        \
     }
-#define Q6_STEP_avx2(t, A0, A1, A2, A3) Q6_STEP_BODY(q6_dot_avx2, t, A0, A1, A2, A3)
-#define Q6_STEP_vnni(t, A0, A1, A2, A3) Q6_STEP_BODY(Q6_DOT_VNNI, t, A0, A1, A2, A3)
+#define Q6_STEP_avx2(t, A0, A1, A2, A3) Q6_STEP_BODY(smol_dot_u8s8_avx2, t, A0, A1, A2, A3)
+#define Q6_STEP_vnni(t, A0, A1, A2, A3) Q6_STEP_BODY(SMOL_DOT_VNNI, t, A0, A1, A2, A3)
 
 #define DEFINE_GROUP_Q6(SUFFIX, FN, DOT_U8S8)                                                                 \
-    FN static void group_q6_##SUFFIX(const uint8_t *g, const void *qxbuf, size_t cols, float out[8]) {        \
+    FN static void group_q6_##SUFFIX(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) { \
+        (void)dt;                                                                                             \
         const smol_qx x = smol_qx_view(qxbuf, cols);                                                          \
         const size_t nsb = cols / 256;                                                                        \
         const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);                                  \
@@ -132,28 +134,15 @@ static void group_q6_scalar(const uint8_t *g, const void *qx, size_t cols, float
         _mm256_storeu_ps(out, _mm256_add_ps(acc0, acc1));                                                     \
     }
 
-AVX2_FN static inline __m256i q6_dot_avx2(__m256i acc, __m256i u, __m256i s) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-}
-DEFINE_GROUP_Q6(avx2, AVX2_FN, q6_dot_avx2)
-#define Q6_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
-DEFINE_GROUP_Q6(vnni, VNNI_FN, Q6_DOT_VNNI)
+DEFINE_GROUP_Q6(avx2, AVX2_FN, smol_dot_u8s8_avx2)
+DEFINE_GROUP_Q6(vnni, VNNI_FN, SMOL_DOT_VNNI)
 #endif
 
-void smol_matvec_r8q6_rows(const void *W, const void *qxbuf, float *y, size_t r0, size_t r1, size_t cols) {
-    const size_t gbytes = (cols / 256) * GSB;
-    void (*f)(const uint8_t *, const void *, size_t, float *) = group_q6_scalar;
+smol_r8_group_fn smol_r8q6_group(int qpath) {
 #if defined(__x86_64__)
-    int isa = smol_isa_active();
-    if (isa >= SMOL_ISA_AVX512 && (smol_cpu_features() & SMOL_FEAT_AVX512_VNNI)) f = group_q6_vnni;
-    else if (isa >= SMOL_ISA_AVX2) f = group_q6_avx2;
+    if (qpath == SMOL_QPATH_VNNI) return group_q6_vnni;
+    if (qpath == SMOL_QPATH_AVX2) return group_q6_avx2;
 #endif
-    for (size_t g = r0 / 8; g * 8 < r1; g++) {
-        float out[8];
-        f((const uint8_t *)W + g * gbytes, qxbuf, cols, out);
-        for (size_t i = 0; i < 8; i++) {
-            size_t r = g * 8 + i;
-            if (r >= r0 && r < r1) y[r] = out[i];
-        }
-    }
+    (void)qpath;
+    return group_q6_scalar;
 }

@@ -1,0 +1,139 @@
+import CSmolKernels
+import Foundation
+import Testing
+@testable import SmolKernels
+
+/// The interleaved layouts (rows by 8) the GGUF loader makes for Q4_0, Q4_1, Q4_K and Q6_K,
+/// against the plain layouts and the references of QuantKernelTests, on every level.
+extension QuantKernelTests {
+    /// Q4_0/Q4_1 with rows interleaved by 8 (the decode layout the GGUF loader makes for layer
+    /// matrices): decode against the same double reference of the quantized arithmetic, every
+    /// row range (partial groups too), batches equal to single rows; both GEMMs bit-identical to
+    /// the plain layout's (they unpack the same blocks).
+    @Test func interleavedQ4MatchesPlainOnEveryLevel() {
+        let bf16ctx = ComputeContext(threads: 2, precision: .bf16)
+        KernelTests.forEachLevel { isa in
+            for (plain, r8) in [(SMOL_Q4_0, SMOL_Q4_0_R8), (SMOL_Q4_1, SMOL_Q4_1_R8)] {
+                for (si, s) in [Shape(rows: [8], cols: 32, n: 1), Shape(rows: [16, 24], cols: 576, n: 3), Shape(rows: [40], cols: 2080, n: 4)].enumerated() {
+                    let x = Self.activations(s.n, cols: s.cols, seed: UInt64(90 + si))
+                    let ws = s.rows.enumerated().map { Self.blocks(plain, rows: $1, cols: s.cols, seed: UInt64(300 + 10 * si + $0)).bytes }
+                    let packed = zip(ws, s.rows).map { w, rows -> [UInt8] in
+                        var out = [UInt8](repeating: 0, count: w.count)
+                        #expect(smol_repack_r8(nil, plain, w, rows, s.cols, nil, &out) == 0)
+                        return out
+                    }
+                    #expect(packed[0] != ws[0], "interleaving moved nothing")
+                    let ys = Self.decode(r8, s, x: x, ws: packed)
+                    let rb = Int(smol_dtype_row_bytes(plain, s.cols))
+                    var worst = 0.0
+                    for (j, rows) in s.rows.enumerated() {
+                        for t in 0..<s.n {
+                            for r in 0..<rows {
+                                let ref = Self.reference(plain, row: ws[j][r * rb..<(r + 1) * rb], x: x[t * s.cols..<(t + 1) * s.cols])
+                                worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref.value) / (ref.mag + 1e-30))
+                            }
+                        }
+                    }
+                    #expect(worst < 1e-6, "isa \(isa) \(r8.name) rows=\(s.rows) cols=\(s.cols): \(worst)")
+                    for t in 0..<s.n {
+                        let alone = Self.decode(r8, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: packed)
+                        for (j, rows) in s.rows.enumerated() {
+                            #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j], "isa \(isa) \(r8.name) row \(t) of \(s.n)")
+                        }
+                    }
+                    // A row range that starts and ends inside groups.
+                    if s.rows[0] >= 16 {
+                        let qx = UnsafeMutableRawPointer.allocate(byteCount: smol_qx_bytes(s.cols), alignment: 64)
+                        defer { qx.deallocate() }
+                        var y = [Float](repeating: .nan, count: s.rows[0])
+                        packed[0].withUnsafeBytes { smol_matvec_range($0.baseAddress!, r8, x, &y, 3, 13, s.cols) }
+                        #expect(y[3..<13].allSatisfy { !$0.isNaN } && y[0..<3].allSatisfy(\.isNaN) && y[13...].allSatisfy(\.isNaN))
+                        let full = Self.decode(r8, Shape(rows: [s.rows[0]], cols: s.cols, n: 1), x: Array(x[0..<s.cols]), ws: [packed[0]])[0]
+                        #expect(Array(y[3..<13]) == Array(full[3..<13]))
+                    }
+                    // Prefill: both GEMMs give the plain layout's bits.
+                    let n = 7
+                    let xg = KernelTests.randoms(n * s.cols, seed: 5)
+                    for j in 0..<s.rows.count {
+                        let w = ws[j], pw = packed[j], rows = s.rows[j]
+                        var a = [Float](repeating: 0, count: n * rows), b = a, c = a, d = a
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 16 * s.cols)
+                        defer { scratch.deallocate() }
+                        w.withUnsafeBytes { wp in pw.withUnsafeBytes { pp in
+                            var j1 = smol_matvec_job(W: wp.baseAddress!, dtype: plain, y: &a, rows: rows)
+                            var j2 = smol_matvec_job(W: pp.baseAddress!, dtype: r8, y: &b, rows: rows)
+                            let d1 = smol_gemm_bf16_multi(bf16ctx.pool, &j1, 1, xg, n, s.cols)
+                            let d2 = smol_gemm_bf16_multi(bf16ctx.pool, &j2, 1, xg, n, s.cols)
+                            #expect(d1 == d2)
+                            smol_gemm(Self.ctx.pool, wp.baseAddress!, plain, xg, n, rows, s.cols, &c, scratch, 16 * s.cols)
+                            smol_gemm(Self.ctx.pool, pp.baseAddress!, r8, xg, n, rows, s.cols, &d, scratch, 16 * s.cols)
+                        } }
+                        #expect(a == b, "bf16 GEMM, isa \(isa) \(r8.name)")
+                        #expect(c == d && !c.contains(where: \.isNaN), "sgemm, isa \(isa) \(r8.name)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Q4_K (scales unpacked to bytes) and Q6_K interleaved by 8 rows: decode against the plain
+    /// type's reference (dequantized weights times the quantized x) and the plain kernel,
+    /// batches equal to single rows; both GEMMs and the row lookup bit-identical to the plain
+    /// layout's (the same dequantized values).
+    @Test(arguments: [0, 1])
+    func interleavedKQuantsMatchPlainOnEveryLevel(_ which: Int) {
+        let (PLAIN, R8) = [(SMOL_Q4_K, SMOL_Q4_K_R8), (SMOL_Q6_K, SMOL_Q6_K_R8)][which]
+        let bf16ctx = ComputeContext(threads: 2, precision: .bf16)
+        KernelTests.forEachLevel { isa in
+            for (si, s) in [Shape(rows: [8], cols: 256, n: 1), Shape(rows: [16, 24], cols: 768, n: 3)].enumerated() {
+                let x = Self.activations(s.n, cols: s.cols, seed: UInt64(70 + si))
+                let ws = s.rows.enumerated().map { Self.kBlocks(PLAIN, rows: $1, cols: s.cols, seed: UInt64(700 + 10 * si + $0)) }
+                let packed = zip(ws, s.rows).map { w, rows -> [UInt8] in
+                    var out = [UInt8](repeating: 0, count: rows * Int(smol_dtype_row_bytes(R8, s.cols)))
+                    #expect(smol_repack_r8(nil, PLAIN, w.bytes, rows, s.cols, nil, &out) == 0)
+                    return out
+                }
+                let ys = Self.decode(R8, s, x: x, ws: packed)
+                let plain = Self.decode(PLAIN, s, x: x, ws: ws.map(\.bytes))
+                var worst = 0.0
+                for t in 0..<s.n {
+                    let qx = Self.quantized(x[t * s.cols..<(t + 1) * s.cols])
+                    let xh = (0..<s.cols).map { Double(qx.d[$0 / 32]) * Double(qx.q[$0]) }
+                    for (j, rows) in s.rows.enumerated() {
+                        for r in 0..<rows {
+                            var ref = 0.0, mag = 0.0
+                            for k in 0..<s.cols { let p = Double(ws[j].values[r * s.cols + k]) * xh[k]; ref += p; mag += abs(p) }
+                            worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref) / (mag + 1e-30))
+                            worst = max(worst, abs(Double(ys[j][t * rows + r]) - Double(plain[j][t * rows + r])) / (mag + 1e-30))
+                        }
+                    }
+                }
+                #expect(worst < 1e-5, "isa \(isa) rows=\(s.rows) cols=\(s.cols): \(worst)")
+                for t in 0..<s.n {
+                    let alone = Self.decode(R8, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: packed)
+                    for (j, rows) in s.rows.enumerated() { #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j]) }
+                }
+                let n = 7, xg = KernelTests.randoms(n * s.cols, seed: 6)
+                for j in 0..<s.rows.count {
+                    let rows = s.rows[j]
+                    var a = [Float](repeating: 0, count: n * rows), b = a, c = a, d = a
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * 16 * s.cols)
+                    defer { scratch.deallocate() }
+                    ws[j].bytes.withUnsafeBytes { wp in packed[j].withUnsafeBytes { pp in
+                        var j1 = smol_matvec_job(W: wp.baseAddress!, dtype: PLAIN, y: &a, rows: rows)
+                        var j2 = smol_matvec_job(W: pp.baseAddress!, dtype: R8, y: &b, rows: rows)
+                        #expect(smol_gemm_bf16_multi(bf16ctx.pool, &j1, 1, xg, n, s.cols) == smol_gemm_bf16_multi(bf16ctx.pool, &j2, 1, xg, n, s.cols))
+                        smol_gemm(Self.ctx.pool, wp.baseAddress!, PLAIN, xg, n, rows, s.cols, &c, scratch, 16 * s.cols)
+                        smol_gemm(Self.ctx.pool, pp.baseAddress!, R8, xg, n, rows, s.cols, &d, scratch, 16 * s.cols)
+                    } }
+                    #expect(a == b, "bf16 GEMM, isa \(isa)")
+                    var rowPlain = [Float](repeating: 0, count: s.cols), rowR8 = rowPlain
+                    ws[j].bytes.withUnsafeBytes { smol_matrix_row_f32($0.baseAddress!, PLAIN, s.cols, rows - 3, &rowPlain) }
+                    packed[j].withUnsafeBytes { smol_matrix_row_f32($0.baseAddress!, R8, s.cols, rows - 3, &rowR8) }
+                    #expect(rowPlain == rowR8 && rowPlain == Array(ws[j].values[(rows - 3) * s.cols..<(rows - 2) * s.cols]))
+                    #expect(c == d && !c.contains(where: \.isNaN), "sgemm, isa \(isa)")
+                }
+            }
+        }
+    }
+}
