@@ -16,13 +16,14 @@ public struct WeightMatrix: @unchecked Sendable {
         self.cols = cols
     }
 
-    /// Bytes of one row (for a block type, its blocks of 32).
+    /// Bytes of one row (for a block type, its blocks of 32 or 256 values; interleaved types: an
+    /// eighth of a group of 8 rows, whose bytes are not one row's).
     public var rowBytes: Int { smol_dtype_row_bytes(dtype, cols) }
     public var byteCount: Int { rows * rowBytes }
     public var isQuantized: Bool { smol_dtype_is_quant(dtype) != 0 }
 
-    /// Pointer to the first element (or block) of `row`.
-    public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+    /// Row r in f32, any layout (the embedding lookup): dst gets `cols` values.
+    public func row(_ r: Int, into dst: UnsafeMutablePointer<Float>) { smol_matrix_row_f32(data, dtype, cols, r, dst) }
 }
 
 extension smol_dtype {

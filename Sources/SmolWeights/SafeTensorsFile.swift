@@ -13,7 +13,7 @@ public struct TensorInfo: Sendable, Equatable {
     /// Offset of the first byte inside the data section.
     public let begin: Int
     public let byteCount: Int
-    /// For a tensor kept in GGUF blocks (a GGUF file's Q8_0, Q4_0, Q4_1): its block type, with
+    /// For a tensor kept in GGUF blocks (a GGUF file's Q8_0, Q4_0, Q4_1, K-quants): its block type, with
     /// `dtype` .u8 (the raw bytes). nil for plain element types.
     public let quantization: GGMLType?
     /// 8 when a Q4_0/Q4_1 tensor's rows are interleaved by 8 for the decode kernels

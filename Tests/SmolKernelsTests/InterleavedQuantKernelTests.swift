@@ -69,6 +69,11 @@ extension QuantKernelTests {
                             smol_gemm(Self.ctx.pool, pp.baseAddress!, r8, xg, n, rows, s.cols, &d, scratch, 16 * s.cols)
                         } }
                         #expect(a == b, "bf16 GEMM, isa \(isa) \(r8.name)")
+                        // The embedding lookup of an interleaved matrix (any row, partial groups).
+                        var rowPlain = [Float](repeating: 0, count: s.cols), rowR8 = rowPlain
+                        w.withUnsafeBytes { smol_matrix_row_f32($0.baseAddress!, plain, s.cols, rows - 5, &rowPlain) }
+                        pw.withUnsafeBytes { smol_matrix_row_f32($0.baseAddress!, r8, s.cols, rows - 5, &rowR8) }
+                        #expect(rowPlain == rowR8 && !rowPlain.contains(where: \.isNaN), "row lookup, \(r8.name)")
                         #expect(c == d && !c.contains(where: \.isNaN), "sgemm, isa \(isa) \(r8.name)")
                     }
                 }

@@ -177,7 +177,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 f.rows.withUnsafeBufferPointer { (x.p + t * h).update(from: $0.baseAddress! + nextFeature * h, count: h) }
                 nextFeature += 1
             } else {
-                smol_matrix_row_f32(w.embed.data, w.embed.dtype, h, id, x.p + t * h)
+                w.embed.row(id, into: x.p + t * h)
             }
         }
         rope.fill(start: pos0, count: n, cos: cosT.p, sin: sinT.p)
@@ -246,7 +246,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
         let staging = convert.count / ctx.threads
         let seqs = Array(zip(tokens, caches))
         for (t, (id, cache)) in seqs.enumerated() {
-            smol_matrix_row_f32(w.embed.data, w.embed.dtype, h, id, x.p + t * h)
+            w.embed.row(id, into: x.p + t * h)
             rope.fill(start: cache.count, count: 1, cos: cosT.p + t * half, sin: sinT.p + t * half)
         }
         let scale = 1 / Float(c.headDim).squareRoot()
