@@ -24,23 +24,9 @@ extension QuantKernelTests {
                     }
                     #expect(packed[0] != ws[0], "interleaving moved nothing")
                     let ys = Self.decode(r8, s, x: x, ws: packed)
-                    let rb = Int(smol_dtype_row_bytes(plain, s.cols))
-                    var worst = 0.0
-                    for (j, rows) in s.rows.enumerated() {
-                        for t in 0..<s.n {
-                            for r in 0..<rows {
-                                let ref = Self.reference(plain, row: ws[j][r * rb..<(r + 1) * rb], x: x[t * s.cols..<(t + 1) * s.cols])
-                                worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref.value) / (ref.mag + 1e-30))
-                            }
-                        }
-                    }
+                    let worst = Self.worstAgainstReference(plain, s, x: x, plain: ws, ys: ys)
                     #expect(worst < 1e-6, "isa \(isa) \(r8.name) rows=\(s.rows) cols=\(s.cols): \(worst)")
-                    for t in 0..<s.n {
-                        let alone = Self.decode(r8, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: packed)
-                        for (j, rows) in s.rows.enumerated() {
-                            #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j], "isa \(isa) \(r8.name) row \(t) of \(s.n)")
-                        }
-                    }
+                    Self.expectBatchRowsEqualAlone(r8, s, x: x, ws: packed, ys: ys, "isa \(isa) \(r8.name)")
                     // A row range that starts and ends inside groups.
                     if s.rows[0] >= 16 {
                         let qx = UnsafeMutableRawPointer.allocate(byteCount: smol_qx_bytes(s.cols), alignment: 64)
@@ -114,10 +100,7 @@ extension QuantKernelTests {
                     }
                 }
                 #expect(worst < 1e-5, "isa \(isa) rows=\(s.rows) cols=\(s.cols): \(worst)")
-                for t in 0..<s.n {
-                    let alone = Self.decode(R8, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: packed)
-                    for (j, rows) in s.rows.enumerated() { #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j]) }
-                }
+                Self.expectBatchRowsEqualAlone(R8, s, x: x, ws: packed, ys: ys, "isa \(isa) \(R8.name)")
                 let n = 7, xg = KernelTests.randoms(n * s.cols, seed: 6)
                 for j in 0..<s.rows.count {
                     let rows = s.rows[j]

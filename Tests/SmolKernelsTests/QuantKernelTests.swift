@@ -158,6 +158,32 @@ import Testing
         return (0..<ws.count).map { Array(UnsafeBufferPointer(start: yps[$0], count: s.n * s.rows[$0])) }
     }
 
+    /// Largest error of decode outputs ys against `reference` of the plain blocks, relative to
+    /// the magnitude sum of each output's terms.
+    static func worstAgainstReference(_ dt: smol_dtype, _ s: Shape, x: [Float], plain ws: [[UInt8]], ys: [[Float]]) -> Double {
+        let rb = Int(smol_dtype_row_bytes(dt, s.cols))
+        var worst = 0.0
+        for (j, rows) in s.rows.enumerated() {
+            for t in 0..<s.n {
+                for r in 0..<rows {
+                    let ref = reference(dt, row: ws[j][r * rb..<(r + 1) * rb], x: x[t * s.cols..<(t + 1) * s.cols])
+                    worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref.value) / (ref.mag + 1e-30))
+                }
+            }
+        }
+        return worst
+    }
+
+    /// Every input row of a batch gets the bits it gets alone.
+    static func expectBatchRowsEqualAlone(_ dt: smol_dtype, _ s: Shape, x: [Float], ws: [[UInt8]], ys: [[Float]], _ what: String) {
+        for t in 0..<s.n {
+            let alone = decode(dt, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: ws)
+            for (j, rows) in s.rows.enumerated() {
+                #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j], "\(what): row \(t) of \(s.n)")
+            }
+        }
+    }
+
     @Test func decodeMatchesQuantizedArithmeticOnEveryLevel() {
         KernelTests.forEachLevel { isa in
             for (dt, _) in Self.types {
@@ -165,27 +191,10 @@ import Testing
                     let x = Self.activations(s.n, cols: s.cols, seed: UInt64(si))
                     let ws = s.rows.enumerated().map { Self.blocks(dt, rows: $1, cols: s.cols, seed: UInt64(10 * si + $0)).bytes }
                     let ys = Self.decode(dt, s, x: x, ws: ws)
-                    let rb = Int(smol_dtype_row_bytes(dt, s.cols))
-                    var worst = 0.0
-                    for (j, rows) in s.rows.enumerated() {
-                        for t in 0..<s.n {
-                            for r in 0..<rows {
-                                let ref = Self.reference(dt, row: ws[j][r * rb..<(r + 1) * rb], x: x[t * s.cols..<(t + 1) * s.cols])
-                                worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref.value) / (ref.mag + 1e-30))
-                            }
-                        }
-                    }
+                    let worst = Self.worstAgainstReference(dt, s, x: x, plain: ws, ys: ys)
                     // Exact integer sums; f32 rounding of one product and one add per block.
                     #expect(worst < 1e-6, "isa \(isa) \(dt.name) rows=\(s.rows) cols=\(s.cols) n=\(s.n): \(worst)")
-
-                    // Every input row of a batch gets the bits it gets alone.
-                    for t in 0..<s.n {
-                        let one = Shape(rows: s.rows, cols: s.cols, n: 1)
-                        let alone = Self.decode(dt, one, x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: ws)
-                        for (j, rows) in s.rows.enumerated() {
-                            #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j], "isa \(isa) \(dt.name) row \(t) of \(s.n)")
-                        }
-                    }
+                    Self.expectBatchRowsEqualAlone(dt, s, x: x, ws: ws, ys: ys, "isa \(isa) \(dt.name)")
                 }
             }
         }
@@ -214,12 +223,7 @@ import Testing
                         }
                     }
                     #expect(worst < 1e-5, "isa \(isa) \(dt.name) rows=\(s.rows) cols=\(s.cols) n=\(s.n): \(worst)")
-                    for t in 0..<s.n {
-                        let alone = Self.decode(dt, Shape(rows: s.rows, cols: s.cols, n: 1), x: Array(x[t * s.cols..<(t + 1) * s.cols]), ws: ws.map(\.bytes))
-                        for (j, rows) in s.rows.enumerated() {
-                            #expect(Array(ys[j][t * rows..<(t + 1) * rows]) == alone[j], "isa \(isa) \(dt.name) row \(t) of \(s.n)")
-                        }
-                    }
+                    Self.expectBatchRowsEqualAlone(dt, s, x: x, ws: ws.map(\.bytes), ys: ys, "isa \(isa) \(dt.name)")
                 }
             }
         }
