@@ -86,19 +86,7 @@ extension QuantKernelTests {
                 }
                 let ys = Self.decode(R8, s, x: x, ws: packed)
                 let plain = Self.decode(PLAIN, s, x: x, ws: ws.map(\.bytes))
-                var worst = 0.0
-                for t in 0..<s.n {
-                    let qx = Self.quantized(x[t * s.cols..<(t + 1) * s.cols])
-                    let xh = (0..<s.cols).map { Double(qx.d[$0 / 32]) * Double(qx.q[$0]) }
-                    for (j, rows) in s.rows.enumerated() {
-                        for r in 0..<rows {
-                            var ref = 0.0, mag = 0.0
-                            for k in 0..<s.cols { let p = Double(ws[j].values[r * s.cols + k]) * xh[k]; ref += p; mag += abs(p) }
-                            worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref) / (mag + 1e-30))
-                            worst = max(worst, abs(Double(ys[j][t * rows + r]) - Double(plain[j][t * rows + r])) / (mag + 1e-30))
-                        }
-                    }
-                }
+                let worst = Self.worstAgainstDequantized(s, x: x, values: ws.map(\.values), ys: ys, alongside: plain)
                 #expect(worst < 1e-5, "isa \(isa) rows=\(s.rows) cols=\(s.cols): \(worst)")
                 Self.expectBatchRowsEqualAlone(R8, s, x: x, ws: packed, ys: ys, "isa \(isa) \(R8.name)")
                 let n = 7, xg = KernelTests.randoms(n * s.cols, seed: 6)

@@ -174,6 +174,28 @@ import Testing
         return worst
     }
 
+    /// Largest error of decode outputs ys (and of `alongside`, another kernel's outputs) against
+    /// the dequantized weights `values` times x as the kernels quantize it (d_x q_x), in double,
+    /// relative to the magnitude sum of each output's terms.
+    static func worstAgainstDequantized(_ s: Shape, x: [Float], values: [[Float]], ys: [[Float]], alongside: [[Float]]? = nil) -> Double {
+        var worst = 0.0
+        for t in 0..<s.n {
+            let qx = quantized(x[t * s.cols..<(t + 1) * s.cols])
+            let xh = (0..<s.cols).map { Double(qx.d[$0 / 32]) * Double(qx.q[$0]) }
+            for (j, rows) in s.rows.enumerated() {
+                for r in 0..<rows {
+                    var ref = 0.0, mag = 0.0
+                    for k in 0..<s.cols { let p = Double(values[j][r * s.cols + k]) * xh[k]; ref += p; mag += abs(p) }
+                    worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref) / (mag + 1e-30))
+                    if let other = alongside {
+                        worst = max(worst, abs(Double(ys[j][t * rows + r]) - Double(other[j][t * rows + r])) / (mag + 1e-30))
+                    }
+                }
+            }
+        }
+        return worst
+    }
+
     /// Every input row of a batch gets the bits it gets alone.
     static func expectBatchRowsEqualAlone(_ dt: smol_dtype, _ s: Shape, x: [Float], ws: [[UInt8]], ys: [[Float]], _ what: String) {
         for t in 0..<s.n {
@@ -210,18 +232,7 @@ import Testing
                     let x = Self.activations(s.n, cols: s.cols, seed: UInt64(40 + si))
                     let ws = s.rows.enumerated().map { Self.kBlocks(dt, rows: $1, cols: s.cols, seed: UInt64(60 + 10 * si + $0)) }
                     let ys = Self.decode(dt, s, x: x, ws: ws.map(\.bytes))
-                    var worst = 0.0
-                    for t in 0..<s.n {
-                        let qx = Self.quantized(x[t * s.cols..<(t + 1) * s.cols])
-                        let xh = (0..<s.cols).map { Double(qx.d[$0 / 32]) * Double(qx.q[$0]) }
-                        for (j, rows) in s.rows.enumerated() {
-                            for r in 0..<rows {
-                                var ref = 0.0, mag = 0.0
-                                for k in 0..<s.cols { let p = Double(ws[j].values[r * s.cols + k]) * xh[k]; ref += p; mag += abs(p) }
-                                worst = max(worst, abs(Double(ys[j][t * rows + r]) - ref) / (mag + 1e-30))
-                            }
-                        }
-                    }
+                    let worst = Self.worstAgainstDequantized(s, x: x, values: ws.map(\.values), ys: ys)
                     #expect(worst < 1e-5, "isa \(isa) \(dt.name) rows=\(s.rows) cols=\(s.cols) n=\(s.n): \(worst)")
                     Self.expectBatchRowsEqualAlone(dt, s, x: x, ws: ws.map(\.bytes), ys: ys, "isa \(isa) \(dt.name)")
                 }
