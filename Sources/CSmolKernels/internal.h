@@ -71,14 +71,26 @@ __attribute__((target("avx2"))) static inline __m256i smol_dot_u8s8_avx2(__m256i
 }
 #define SMOL_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
 #endif
-// Interleaved layouts: one function computes the 8 rows of a group (`g`: its first byte).
-typedef void (*smol_r8_group_fn)(const uint8_t *g, const void *qx, size_t cols, smol_dtype dt, float out[8]);
-smol_r8_group_fn smol_r8k_group(int qpath);   // Q4_K_R8 (matvec_r8k.c)
-smol_r8_group_fn smol_r8q6_group(int qpath);  // Q6_K_R8 (matvec_r8q6.c)
-// Interleaved Q4 (matvec_r8.c): the plain layout's type, rows of plain blocks, decode, f32 rows.
+// Interleaved layouts (matvec_r8*.c). Byte offsets inside a group-superblock of 8 rows:
+enum {
+    SMOL_R8K_GSB = 1184, SMOL_R8K_SC = 32, SMOL_R8K_M = 96, SMOL_R8K_QS = 160,      // Q4_K_R8
+    SMOL_R8Q6_GSB = 1680, SMOL_R8Q6_STEP = 96, SMOL_R8Q6_D = 1536, SMOL_R8Q6_SC = 1552,  // Q6_K_R8
+};
+// The scalar reference of a group: the 8 rows of group `g` (its first byte) against one row.
+void smol_r8q4_group_scalar(const uint8_t *g, const void *qx, size_t cols, smol_dtype dt, float out[8]);  // Q4_0/Q4_1
+void smol_r8k_group_scalar(const uint8_t *g, const void *qx, size_t cols, smol_dtype dt, float out[8]);
+void smol_r8q6_group_scalar(const uint8_t *g, const void *qx, size_t cols, smol_dtype dt, float out[8]);
+// A tile (matvec_r8_tiles.c): one group of 8 rows against mr activation rows quantized by
+// smol_quantize_x (qx_stride bytes apart); out[m * ldo + lane]. Each row gets the bits it gets alone.
+typedef void (*smol_r8_tile_fn)(const uint8_t *g, const uint8_t *qx, size_t qx_stride, int mr, size_t cols, smol_dtype dt,
+                                float *out, size_t ldo);
+smol_r8_tile_fn smol_r8_tile(smol_dtype dt, int qpath, int *max_rows);
+// Interleaved Q4 (matvec_r8.c): the plain layout's type, rows of plain blocks, f32 rows.
 smol_dtype smol_dtype_r8_base(smol_dtype dt);
 void smol_r8_unpack_row(smol_dtype dt, const void *W, size_t cols, size_t r, size_t b0, size_t nb, uint8_t *out);
-void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
+// y[t * ldy + r] for the n rows t of qx and r in [r0, r1) (ranges may start or end inside a group).
+void smol_matvec_r8_rows(const void *W, smol_dtype dt, const uint8_t *qx, size_t qx_stride, size_t n, float *y, size_t ldy,
+                         size_t r0, size_t r1, size_t cols);
 void smol_r8_dequantize_rows(smol_dtype dt, const void *W, size_t cols, size_t r0, size_t r1, float *dst);
 static inline int smol_dtype_is_r8(smol_dtype dt) { return dt >= SMOL_Q4_0_R8 && dt <= SMOL_Q6_K_R8; }
 // Q6_K interleaved (matvec_r8q6.c): repack groups [g0, g1), plain blocks of one row, decode.

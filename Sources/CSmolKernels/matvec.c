@@ -336,6 +336,11 @@ static void multi_task(void *p, int ith, int nth) {
             size_t s = lo > base ? lo - base : 0;
             size_t e = hi - base < job->rows ? hi - base : job->rows;
             int split = c->xe && job->dtype == SMOL_BF16;
+            if (smol_dtype_is_r8(job->dtype)) {  // one tile computes a group for all rows of the batch
+                smol_matvec_r8_rows(job->W, job->dtype, c->qx, c->qx_stride, c->n, job->y, job->rows, s, e, c->cols);
+                base += job->rows;
+                continue;
+            }
             for (size_t b = s; b < e; b += block) {
                 size_t be = b + block < e ? b + block : e;
                 for (size_t t = 0; t < c->n; t++) {

@@ -317,7 +317,7 @@ static qdot_fn qdot_for(smol_dtype dt) {
 }
 
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols) {
-    if (smol_dtype_is_r8(dt)) { smol_matvec_r8_rows(W, dt, qx, y, r0, r1, cols); return; }
+    if (smol_dtype_is_r8(dt)) { smol_matvec_r8_rows(W, dt, qx, 0, 1, y, 0, r0, r1, cols); return; }
     const size_t nb = cols / 32, rb = smol_dtype_row_bytes(dt, cols);  // nb: blocks of 32 values
     const smol_qx x = smol_qx_view(qx, cols);
     const qdot_fn f = qdot_for(dt);

@@ -17,12 +17,6 @@
 
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
-#define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
-#endif
-
 smol_dtype smol_dtype_r8_base(smol_dtype dt) {
     switch (dt) {
     case SMOL_Q4_0_R8: return SMOL_Q4_0;
@@ -102,7 +96,7 @@ int smol_repack_r8(smol_pool *pool, smol_dtype base, const void *src, size_t row
 
 // ---- decode: one group of 8 rows against a quantized activation row ---------------------------
 
-static void group_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) {
+void smol_r8q4_group_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) {
     // Per row through the plain-layout reference arithmetic (matvec_quant.c), block by block.
     const smol_qx x = smol_qx_view(qxbuf, cols);
     const smol_dtype base = smol_dtype_r8_base(dt);
@@ -121,60 +115,6 @@ static void group_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smol_
         out[lane] = acc + macc;
     }
     (void)bb;
-}
-
-#if defined(__x86_64__)
-#define DEFINE_GROUP(SUFFIX, FN, DOT_U8S8)                                                                  \
-    FN static void group_##SUFFIX(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) { \
-        const smol_qx x = smol_qx_view(qxbuf, cols);                                                        \
-        const int q41 = dt == SMOL_Q4_1_R8;                                                                 \
-        const size_t nb = cols / 32, gbb = q41 ? 160 : 144, hb = q41 ? 32 : 16;                             \
-        const __m256i m4 = _mm256_set1_epi8(0x0F);                                                          \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, macc = acc0;                                        \
-        for (size_t b = 0; b < nb; b++, g += gbb) {                                                         \
-            const int8_t *xq = x.q + b * 32;                                                                \
-            int32_t xw[8];                                                                                  \
-            memcpy(xw, xq, 32);                                                                             \
-            __m256i lo = q41 ? _mm256_setzero_si256() : _mm256_set1_epi32(-8 * x.s[b]), hi = _mm256_setzero_si256(); \
-            for (int q = 0; q < 4; q++) {                                                                   \
-                const __m256i raw = _mm256_loadu_si256((const __m256i *)(g + hb + 32 * q));                  \
-                lo = DOT_U8S8(lo, _mm256_and_si256(raw, m4), _mm256_set1_epi32(xw[q]));                     \
-                hi = DOT_U8S8(hi, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), _mm256_set1_epi32(xw[4 + q])); \
-            }                                                                                               \
-            const __m256 s = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g)), _mm256_set1_ps(x.d[b])); \
-            const __m256i isum = _mm256_add_epi32(lo, hi);                                                  \
-            if (b % 2) acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), s, acc1);                           \
-            else acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), s, acc0);                                 \
-            if (q41) macc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16))), _mm256_set1_ps(x.ds[b]), macc); \
-        }                                                                                                   \
-        _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(acc0, acc1), macc));                              \
-    }
-
-DEFINE_GROUP(avx2, AVX2_FN, smol_dot_u8s8_avx2)
-DEFINE_GROUP(vnni, VNNI_FN, SMOL_DOT_VNNI)
-#endif
-
-// Every interleaved type: whole groups computed, the rows of [r0, r1) stored (ranges may start
-// or end inside a group).
-void smol_matvec_r8_rows(const void *W, smol_dtype dt, const void *qxbuf, float *y, size_t r0, size_t r1, size_t cols) {
-    const int path = smol_quant_level();
-    smol_r8_group_fn f;
-    if (dt == SMOL_Q4_K_R8) f = smol_r8k_group(path);
-    else if (dt == SMOL_Q6_K_R8) f = smol_r8q6_group(path);
-#if defined(__x86_64__)
-    else if (path == SMOL_QPATH_VNNI) f = group_vnni;
-    else if (path == SMOL_QPATH_AVX2) f = group_avx2;
-#endif
-    else f = group_scalar;
-    const size_t gbytes = 8 * smol_dtype_row_bytes(dt, cols);
-    for (size_t g = r0 / 8; g * 8 < r1; g++) {
-        float out[8];
-        f((const uint8_t *)W + g * gbytes, qxbuf, cols, dt, out);
-        for (size_t i = 0; i < 8; i++) {
-            size_t r = g * 8 + i;
-            if (r >= r0 && r < r1) y[r] = out[i];
-        }
-    }
 }
 
 void smol_matrix_row_f32(const void *W, smol_dtype dt, size_t cols, size_t r, float *dst) {

@@ -11,13 +11,7 @@
 
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define AVX2_FN __attribute__((target("avx2,fma,f16c")))
-#define VNNI_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
-#endif
-
-enum { GSB = 1184, OFF_SC = 32, OFF_M = 96, OFF_QS = 160 };
+enum { GSB = SMOL_R8K_GSB, OFF_SC = SMOL_R8K_SC, OFF_M = SMOL_R8K_M, OFF_QS = SMOL_R8K_QS };
 
 static inline void scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {  // ggml's get_scale_min_k4
     if (j < 4) {
@@ -69,7 +63,7 @@ void smol_r8k_dequantize_row(const void *W, size_t cols, size_t r, size_t k0, si
     }
 }
 
-static void group_k_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) {
+void smol_r8k_group_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) {
     const smol_qx x = smol_qx_view(qxbuf, cols);
     (void)dt;
     const size_t nsb = cols / 256;
@@ -92,54 +86,4 @@ static void group_k_scalar(const uint8_t *g, const void *qxbuf, size_t cols, smo
         }
         out[lane] = acc - macc;
     }
-}
-
-#if defined(__x86_64__)
-#define DEFINE_GROUP_K(SUFFIX, FN, DOT_U8S8)                                                                  \
-    FN static inline __m256 bytes8_ps_##SUFFIX(const uint8_t *p) {                                            \
-        return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));                  \
-    }                                                                                                         \
-    FN static void group_k_##SUFFIX(const uint8_t *g, const void *qxbuf, size_t cols, smol_dtype dt, float out[8]) { \
-        const smol_qx x = smol_qx_view(qxbuf, cols);                                                          \
-        (void)dt;                                                                                             \
-        const size_t nsb = cols / 256;                                                                        \
-        const __m256i m4 = _mm256_set1_epi8(0x0F);                                                            \
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, macc = acc0;                                          \
-        for (size_t b = 0; b < nsb; b++, g += GSB) {                                                          \
-            const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g));                            \
-            const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16)));                  \
-            for (int p = 0; p < 4; p++) {                                                                     \
-                const size_t xb = b * 8 + 2 * (size_t)p;                                                      \
-                int32_t xl[8], xh[8];                                                                         \
-                memcpy(xl, x.q + xb * 32, 32);                                                                \
-                memcpy(xh, x.q + xb * 32 + 32, 32);                                                           \
-                __m256i lo = _mm256_setzero_si256(), hi = lo;                                                 \
-                const uint8_t *qs = g + OFF_QS + 256 * p;                                                     \
-                for (int q = 0; q < 8; q++) {                                                                 \
-                    const __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * q));                   \
-                    lo = DOT_U8S8(lo, _mm256_and_si256(raw, m4), _mm256_set1_epi32(xl[q]));                   \
-                    hi = DOT_U8S8(hi, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), _mm256_set1_epi32(xh[q])); \
-                }                                                                                             \
-                const __m256 s0 = _mm256_mul_ps(_mm256_mul_ps(d, bytes8_ps_##SUFFIX(g + OFF_SC + 16 * p)), _mm256_set1_ps(x.d[xb]));     \
-                const __m256 s1 = _mm256_mul_ps(_mm256_mul_ps(d, bytes8_ps_##SUFFIX(g + OFF_SC + 16 * p + 8)), _mm256_set1_ps(x.d[xb + 1])); \
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo), s0, acc0);                                     \
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi), s1, acc1);                                     \
-                macc = _mm256_fmadd_ps(_mm256_mul_ps(dmin, bytes8_ps_##SUFFIX(g + OFF_M + 16 * p)), _mm256_set1_ps(x.ds[xb]), macc);         \
-                macc = _mm256_fmadd_ps(_mm256_mul_ps(dmin, bytes8_ps_##SUFFIX(g + OFF_M + 16 * p + 8)), _mm256_set1_ps(x.ds[xb + 1]), macc); \
-            }                                                                                                 \
-        }                                                                                                     \
-        _mm256_storeu_ps(out, _mm256_sub_ps(_mm256_add_ps(acc0, acc1), macc));                                \
-    }
-
-DEFINE_GROUP_K(avx2, AVX2_FN, smol_dot_u8s8_avx2)
-DEFINE_GROUP_K(vnni, VNNI_FN, SMOL_DOT_VNNI)
-#endif
-
-smol_r8_group_fn smol_r8k_group(int qpath) {
-#if defined(__x86_64__)
-    if (qpath == SMOL_QPATH_VNNI) return group_k_vnni;
-    if (qpath == SMOL_QPATH_AVX2) return group_k_avx2;
-#endif
-    (void)qpath;
-    return group_k_scalar;
 }

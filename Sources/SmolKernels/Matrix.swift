@@ -113,6 +113,8 @@ public enum MatMul {
             smol_matmul_multi(ctx.pool, jobs, Int32(count), x, n, cols)
             return
         }
+        // Interleaved block weights: the integer GEMM, which gives each row its decode bits.
+        if smol_gemm_q8_multi(ctx.pool, jobs, Int32(count), x, n, cols) == 1 { return }
         if ctx.precision == .bf16, smol_gemm_bf16_multi(ctx.pool, jobs, Int32(count), x, n, cols) == 1 { return }
         for j in 0..<count {
             let job = jobs[j]

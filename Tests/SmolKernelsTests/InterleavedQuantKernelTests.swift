@@ -112,4 +112,58 @@ extension QuantKernelTests {
             }
         }
     }
+
+    /// The integer prefill GEMM over interleaved blocks: one call for a group of matrices of
+    /// every interleaved type sharing X (as q/k/v of a Q4_K_M file), batches that leave every
+    /// tile remainder, on every level; each output row bit-identical to decoding that row alone
+    /// (whose arithmetic the tests above check against the references). Declines, touching
+    /// nothing, on the scalar level and for a weight that is not interleaved.
+    @Test func integerGEMMGivesEveryRowItsDecodeBits() {
+        let cols = 512
+        let types: [(smol_dtype, smol_dtype, Int)] = [(SMOL_Q4_K, SMOL_Q4_K_R8, 64), (SMOL_Q6_K, SMOL_Q6_K_R8, 24),
+                                                      (SMOL_Q4_0, SMOL_Q4_0_R8, 16), (SMOL_Q4_1, SMOL_Q4_1_R8, 8)]
+        let packed = types.enumerated().map { i, t -> [UInt8] in
+            let (plain, r8, rows) = t
+            let w = plain == SMOL_Q4_K || plain == SMOL_Q6_K
+                ? Self.kBlocks(plain, rows: rows, cols: cols, seed: UInt64(800 + i)).bytes
+                : Self.blocks(plain, rows: rows, cols: cols, seed: UInt64(800 + i)).bytes
+            var out = [UInt8](repeating: 0, count: rows * Int(smol_dtype_row_bytes(r8, cols)))
+            #expect(smol_repack_r8(nil, plain, w, rows, cols, nil, &out) == 0)
+            return out
+        }
+        let wps = packed.map { w -> UnsafeMutableRawPointer in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: w.count, alignment: 64)
+            p.copyMemory(from: w, byteCount: w.count)
+            return p
+        }
+        defer { wps.forEach { $0.deallocate() } }
+        KernelTests.forEachLevel { isa in
+            for n in [1, 5, 13, 30] {
+                let x = Self.activations(n, cols: cols, seed: UInt64(40 + n))
+                let yps = types.map { UnsafeMutablePointer<Float>.allocate(capacity: n * $0.2) }
+                defer { yps.forEach { $0.deallocate() } }
+                for (j, t) in types.enumerated() { yps[j].initialize(repeating: .nan, count: n * t.2) }
+                let jobs = types.indices.map { smol_matvec_job(W: wps[$0], dtype: types[$0].1, y: yps[$0], rows: types[$0].2) }
+                let done = smol_gemm_q8_multi(Self.ctx.pool, jobs, Int32(jobs.count), x, n, cols)
+                if isa == 0 {  // SMOL_ISA_SCALAR
+                    #expect(done == 0 && yps[0][0].isNaN, "the scalar level declines")
+                    continue
+                }
+                #expect(done == 1, "isa \(isa) n=\(n)")
+                for (j, t) in types.enumerated() {
+                    let y = Array(UnsafeBufferPointer(start: yps[j], count: n * t.2))
+                    for r in 0..<n {
+                        let alone = Self.decode(t.1, Shape(rows: [t.2], cols: cols, n: 1), x: Array(x[r * cols..<(r + 1) * cols]),
+                                                ws: [packed[j]])[0]
+                        #expect(Array(y[r * t.2..<(r + 1) * t.2]) == alone, "isa \(isa) \(t.1.name) n=\(n) row \(r)")
+                    }
+                }
+                // A plain (not interleaved) weight in the group: declined, outputs untouched.
+                var plainJobs = jobs
+                plainJobs[2].dtype = SMOL_Q4_0
+                yps[0][0] = .nan
+                #expect(smol_gemm_q8_multi(Self.ctx.pool, plainJobs, Int32(jobs.count), x, n, cols) == 0 && yps[0][0].isNaN)
+            }
+        }
+    }
 }

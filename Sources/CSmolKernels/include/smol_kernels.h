@@ -156,6 +156,13 @@ void smol_gemm(smol_pool *pool, const void *W, smol_dtype dt, const float *X, si
 int smol_gemm_bf16_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X, size_t n,
                          size_t cols);
 
+// Y_j [n, rows_j] = X [n, cols] * W_j^T for interleaved block weights (Q4_0_R8, Q4_1_R8, Q4_K_R8,
+// Q6_K_R8): X quantized to 8-bit blocks as decode quantizes it, integer dot products (vpdpbusd,
+// or vpmaddubsw on AVX2), each output row bit-identical to a decode of that row alone. Returns 1
+// when done; 0, touching nothing, on the scalar level, when a weight is not interleaved, or when
+// njobs is outside 1...16.
+int smol_gemm_q8_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, const float *X, size_t n, size_t cols);
+
 // Parallel conversion of a rows block of W to f32.
 void smol_convert_rows_parallel(smol_pool *pool, const void *W, smol_dtype dt, float *dst,
                                 size_t rows, size_t cols);
