@@ -65,27 +65,37 @@ import Testing
         return (q, d, s)
     }
 
+    /// On every level (the AVX2 quantizer must give the scalar rule's bits): random blocks, a zero
+    /// block, a constant block, and a block of exact ties (amax 127, so d = 1 and q = round(x)):
+    /// halves round away from zero, values just under a half round toward it.
     @Test func activationQuantizationIsLlamaCppsQ8() {
-        let cols = 96
-        let x = Self.activations(1, cols: cols, seed: 3)
-        var buf = [UInt8](repeating: 0xAB, count: smol_qx_bytes(cols))
-        smol_quantize_x(x, cols, &buf)
-        let ref = Self.quantized(x[...])
-        buf.withUnsafeBytes { raw in
-            let q = (0..<cols).map { Int32(raw.load(fromByteOffset: $0, as: Int8.self)) }
-            #expect(q == ref.q)
-            let off = 128, nb = cols / 32
-            let d = (0..<nb).map { raw.load(fromByteOffset: off + 4 * $0, as: Float.self) }
-            let ds = (0..<nb).map { raw.load(fromByteOffset: off + 4 * nb + 4 * $0, as: Float.self) }
-            let s = (0..<nb).map { raw.load(fromByteOffset: off + 8 * nb + 4 * $0, as: Int32.self) }
-            #expect(d == ref.d)
-            #expect(s == ref.s)
-            #expect(ds == zip(ref.d, ref.s).map { $0 * Float($1) })
-            let s16 = (0..<(2 * nb)).map { raw.load(fromByteOffset: off + 12 * nb + 4 * $0, as: Int32.self) }
-            #expect(s16 == (0..<(2 * nb)).map { h in ref.q[h * 16..<(h + 1) * 16].reduce(0, +) })
+        let ties: [Float] = [127, -127, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999997, -0.49999997, 126.5, -126.5,
+                             3.4999998, -3.4999998, 0, -0.0, 64.5, -64.5, 1e-30, -1e-30, 99.50001, -99.50001,
+                             7, -7, 0.25, -0.75, 10.5, -11.5, 120.49999, -120.49999, 12.5, -13.5]
+        KernelTests.forEachLevel { isa in
+            for cols in [96, 2048] {
+                let x = Self.activations(1, cols: cols - 32, seed: 3 + UInt64(cols)) + ties
+                var buf = [UInt8](repeating: 0xAB, count: smol_qx_bytes(cols))
+                smol_quantize_x(x, cols, &buf)
+                let ref = Self.quantized(x[...])
+                buf.withUnsafeBytes { raw in
+                    let q = (0..<cols).map { Int32(raw.load(fromByteOffset: $0, as: Int8.self)) }
+                    #expect(q == ref.q, "isa \(isa) cols \(cols)")
+                    let off = (cols + 63) / 64 * 64, nb = cols / 32
+                    let d = (0..<nb).map { raw.load(fromByteOffset: off + 4 * $0, as: Float.self) }
+                    let ds = (0..<nb).map { raw.load(fromByteOffset: off + 4 * nb + 4 * $0, as: Float.self) }
+                    let s = (0..<nb).map { raw.load(fromByteOffset: off + 8 * nb + 4 * $0, as: Int32.self) }
+                    #expect(d == ref.d, "isa \(isa) cols \(cols)")
+                    #expect(s == ref.s, "isa \(isa) cols \(cols)")
+                    #expect(ds == zip(ref.d, ref.s).map { $0 * Float($1) })
+                    let s16 = (0..<(2 * nb)).map { raw.load(fromByteOffset: off + 12 * nb + 4 * $0, as: Int32.self) }
+                    #expect(s16 == (0..<(2 * nb)).map { h in ref.q[h * 16..<(h + 1) * 16].reduce(0, +) })
+                }
+                #expect(Array(ref.q[(cols - 32)..<(cols - 20)]) == [127, -127, 1, -1, 2, -2, 3, -3, 0, 0, 127, -127])
+                #expect(ref.q.allSatisfy { abs($0) <= 127 })
+                #expect(ref.s[0] == 0 && ref.d[0] == 0, "a zero block has scale 0")
+            }
         }
-        #expect(ref.q.allSatisfy { abs($0) <= 127 })
-        #expect(ref.s[0] == 0 && ref.d[0] == 0, "a zero block has scale 0")
     }
 
     @Test func rowBytesAndConversion() {
