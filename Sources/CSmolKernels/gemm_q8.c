@@ -33,15 +33,21 @@ static void qgemm_task(void *p, int ith, int nth) {
             const size_t jb = c->job_first_group[j], je = c->job_first_group[j + 1];
             if (je <= g0 || jb >= g1) continue;
             const smol_matvec_job *job = &c->jobs[j];
-            int mr_max;
+            int mr_max, pr_max;
             const smol_r8_tile_fn tile = smol_r8_tile(job->dtype, c->qpath, &mr_max);
+            const smol_r8_tile_fn pair = smol_r8_pair_tile(job->dtype, c->qpath, &pr_max);
+            if (pair) mr_max = pr_max;
             const size_t gbytes = 8 * smol_dtype_row_bytes(job->dtype, c->cols);
             const size_t s = (g0 > jb ? g0 : jb) - jb, e = (g1 < je ? g1 : je) - jb;
             for (size_t t0 = 0; t0 < c->n; t0 += (size_t)mr_max) {
                 const int mr = c->n - t0 < (size_t)mr_max ? (int)(c->n - t0) : mr_max;
                 const uint8_t *qx = c->qx + t0 * c->qx_stride;
                 float *y = job->y + t0 * job->rows;
-                for (size_t g = s; g < e; g++)
+                size_t g = s;
+                if (pair)
+                    for (; g + 2 <= e; g += 2)
+                        pair((const uint8_t *)job->W + g * gbytes, qx, c->qx_stride, mr, c->cols, job->dtype, y + 8 * g, job->rows);
+                for (; g < e; g++)
                     tile((const uint8_t *)job->W + g * gbytes, qx, c->qx_stride, mr, c->cols, job->dtype, y + 8 * g, job->rows);
             }
         }
@@ -98,7 +104,8 @@ int smol_gemm_q8_multi(smol_pool *pool, const smol_matvec_job *jobs, int njobs, 
     size_t chunk = CHUNK_BYTES / per_group;
     const size_t fair = groups / ((size_t)smol_pool_size(pool) * 4);
     if (chunk > fair) chunk = fair;
-    c.chunk = chunk < 1 ? 1 : chunk;
+    chunk += chunk % 2;  // whole pairs of groups for the pair tiles
+    c.chunk = chunk < 2 ? 2 : chunk;
     smol_pool_run(pool, qgemm_task, &c);
     return 1;
 }

@@ -71,6 +71,12 @@ __attribute__((target("avx2"))) static inline __m256i smol_dot_u8s8_avx2(__m256i
 }
 #define SMOL_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32(acc, u, s)
 #endif
+// Full unrolling of a short constant loop (register-resident accumulators indexed by it).
+#if defined(__clang__)
+#define SMOL_UNROLL _Pragma("unroll")
+#else
+#define SMOL_UNROLL _Pragma("GCC unroll 16")
+#endif
 // Interleaved layouts (matvec_r8*.c). Byte offsets inside a group-superblock of 8 rows:
 enum {
     SMOL_R8K_GSB = 1184, SMOL_R8K_SC = 32, SMOL_R8K_M = 96, SMOL_R8K_QS = 160,      // Q4_K_R8
@@ -85,6 +91,9 @@ void smol_r8q6_group_scalar(const uint8_t *g, const void *qx, size_t cols, smol_
 typedef void (*smol_r8_tile_fn)(const uint8_t *g, const uint8_t *qx, size_t qx_stride, int mr, size_t cols, smol_dtype dt,
                                 float *out, size_t ldo);
 smol_r8_tile_fn smol_r8_tile(smol_dtype dt, int qpath, int *max_rows);
+// The same for two adjacent groups (16 rows, out lanes 0..15), bit-identical per row to
+// smol_r8_tile's; NULL where the level has none (below AVX512_VNNI, and Q6_K).
+smol_r8_tile_fn smol_r8_pair_tile(smol_dtype dt, int qpath, int *max_rows);
 // Interleaved Q4 (matvec_r8.c): the plain layout's type, rows of plain blocks, f32 rows.
 smol_dtype smol_dtype_r8_base(smol_dtype dt);
 void smol_r8_unpack_row(smol_dtype dt, const void *W, size_t cols, size_t r, size_t b0, size_t nb, uint8_t *out);

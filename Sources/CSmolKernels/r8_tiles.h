@@ -93,47 +93,46 @@ TILE_FN __attribute__((always_inline)) static inline void TILE_NAME(q4k_body)(co
 }
 
 // Q6_K (group-superblock layout in matvec_r8q6.c). Per half n of a super-block, the 16-value
-// halves h = 0 (steps t < 4) and h = 1 (t >= 4) are summed in turn: 4 integer sums (value groups
-// k) per activation row, each scaled by its row's sc[8n + 2k + h] and folded into acc_h.
+// halves h = 0 (steps t < 4) and h = 1 (t >= 4) are summed in turn; within a half, value group
+// k (x block xb0 + k) at a time: one integer sum per activation row over the half's 4 steps (the
+// step's bytes are re-read from L1 and only group k is unpacked, so the unpacking is shared by
+// all MR rows while each row holds one accumulator), scaled by its row's sc[8n + 2k + h] and
+// folded into acc_h, for k = 0..3 in order.
+TILE_FN __attribute__((always_inline)) static inline __m256i TILE_NAME(q6k_w)(const uint8_t *st, const int k) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+    const __m256i l = _mm256_loadu_si256((const __m256i *)(st + 32 * (k & 1)));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(st + 64));
+    const __m256i lo4 = k < 2 ? _mm256_and_si256(l, m4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+    const __m256i hi2 = k == 0 ? _mm256_and_si256(qh, m2) : _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m2);
+    return _mm256_or_si256(lo4, _mm256_slli_epi16(hi2, 4));
+}
+
 TILE_FN __attribute__((always_inline)) static inline void TILE_NAME(q6k_body)(const uint8_t *g, const uint8_t *qxb, size_t qs,
                                                                               size_t cols, float *out, size_t ldo, const int MR) {
-    smol_qx x[4];
-    for (int m = 0; m < MR; m++) x[m] = smol_qx_view(qxb + (size_t)m * qs, cols);
-    const size_t nsb = cols / 256;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
-    __m256 acc[2][4];
+    // Row m's quantized x is at qxb + m * qs (smol_qx_view's layout): addressed from one base and
+    // the stride, so MR rows cost no registers of their own.
+    const size_t nsb = cols / 256, nb = cols / 32, doff = (cols + 63) / 64 * 64, s16off = doff + nb * 12;
+    __m256 acc[2][TILE_MAX_Q6];
     for (int m = 0; m < MR; m++) acc[0][m] = acc[1][m] = _mm256_setzero_ps();
     for (size_t b = 0; b < nsb; b++, g += SMOL_R8Q6_GSB) {
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + SMOL_R8Q6_D)));
         for (int n = 0; n < 2; n++) {
             const size_t xb0 = b * 8 + 4 * (size_t)n;  // x block of value group k: xb0 + k
-            for (int h = 0; h < 2; h++) {
-                __m256i a[4][4];  // [row][value group]
-                for (int m = 0; m < MR; m++)
-                    for (int k = 0; k < 4; k++) a[m][k] = _mm256_set1_epi32(-32 * x[m].s16[2 * (xb0 + (size_t)k) + (size_t)h]);
-                for (int t = 4 * h; t < 4 * h + 4; t++) {
-                    const uint8_t *st = g + (size_t)(n * 8 + t) * SMOL_R8Q6_STEP;
-                    const __m256i l0 = _mm256_loadu_si256((const __m256i *)st);
-                    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(st + 32));
-                    const __m256i qh = _mm256_loadu_si256((const __m256i *)(st + 64));
-                    __m256i w[4];
-                    w[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
-                    w[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
-                    w[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
-                    w[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
-                    for (int m = 0; m < MR; m++) {
-                        const int8_t *xq = x[m].q + xb0 * 32 + 4 * t;
-                        for (int k = 0; k < 4; k++) a[m][k] = TILE_DOT(a[m][k], w[k], _mm256_set1_epi32(ld32(xq + 32 * k)));
+            SMOL_UNROLL for (int h = 0; h < 2; h++) {
+                SMOL_UNROLL for (int k = 0; k < 4; k++) {
+                    const size_t xb = xb0 + (size_t)k;
+                    const uint8_t *xq = qxb + xb * 32, *xd = qxb + doff + xb * 4, *xs = qxb + s16off + (2 * xb + (size_t)h) * 4;
+                    __m256i a[TILE_MAX_Q6];
+                    for (int m = 0; m < MR; m++) a[m] = _mm256_set1_epi32(-32 * ldi32(xs + (size_t)m * qs));
+                    SMOL_UNROLL for (int t = 4 * h; t < 4 * h + 4; t++) {
+                        const __m256i w = TILE_NAME(q6k_w)(g + (size_t)(n * 8 + t) * SMOL_R8Q6_STEP, k);
+                        for (int m = 0; m < MR; m++)
+                            a[m] = TILE_DOT(a[m], w, _mm256_set1_epi32(ldi32(xq + (size_t)m * qs + 4 * (size_t)t)));
                     }
-                }
-                for (int k = 0; k < 4; k++) {
                     const __m256 sc = TILE_NAME(bytes8_ps)(g + SMOL_R8Q6_SC + 8 * (8 * n + 2 * k + h), 1);
                     for (int m = 0; m < MR; m++) {
-                        const __m256 s = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(x[m].d[xb0 + (size_t)k])), sc);
-                        acc[h][m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a[m][k]), s, acc[h][m]);
+                        const __m256 s = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_set1_ps(ldf32(xd + (size_t)m * qs))), sc);
+                        acc[h][m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a[m]), s, acc[h][m]);
                     }
                 }
             }
@@ -185,17 +184,28 @@ TILE_FN static void TILE_NAME(tile_q4k)(const uint8_t *g, const uint8_t *qx, siz
 TILE_FN static void TILE_NAME(tile_q6k)(const uint8_t *g, const uint8_t *qx, size_t qs, int mr, size_t cols, smol_dtype dt,
                                         float *out, size_t ldo) {
     (void)dt;
+#define TILE_Q6_CASE(M) \
+    case M: TILE_NAME(q6k_body)(g, qx, qs, cols, out, ldo, M); break;
     switch (mr) {
-    case 1: TILE_NAME(q6k_body)(g, qx, qs, cols, out, ldo, 1); break;
-#if TILE_MAX >= 2
-    case 2: TILE_NAME(q6k_body)(g, qx, qs, cols, out, ldo, 2); break;
+    TILE_Q6_CASE(1)
+#if TILE_MAX_Q6 >= 2
+    TILE_Q6_CASE(2)
 #endif
-#if TILE_MAX >= 3
-    case 3: TILE_NAME(q6k_body)(g, qx, qs, cols, out, ldo, 3); break;
+#if TILE_MAX_Q6 >= 3
+    TILE_Q6_CASE(3)
 #endif
-#if TILE_MAX >= 4
-    case 4: TILE_NAME(q6k_body)(g, qx, qs, cols, out, ldo, 4); break;
+#if TILE_MAX_Q6 >= 4
+    TILE_Q6_CASE(4)
+#endif
+#if TILE_MAX_Q6 >= 6
+    TILE_Q6_CASE(5)
+    TILE_Q6_CASE(6)
+#endif
+#if TILE_MAX_Q6 >= 8
+    TILE_Q6_CASE(7)
+    TILE_Q6_CASE(8)
 #endif
     default: break;
     }
+#undef TILE_Q6_CASE
 }

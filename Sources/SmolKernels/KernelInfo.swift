@@ -65,12 +65,19 @@ public enum KernelInfo {
         }
         out.append(("matvec q8_0/q4_0/q4_1/q4_K/q5_K/q6_K", String(cString: smol_quant_path())
             + ": integer dot products of the blocks with x quantized to 8-bit blocks of 32, once per token"))
+        let qpath = String(cString: smol_quant_path())
+        let int8GEMM = qpath == "scalar" ? nil
+            : qpath + (qpath == "avx512vnni" ? ": int8 GEMM, 16-row pair tiles (q4_0/q4_1/q4_K) and 8-row tiles (q6_K)"
+                                             : ": int8 GEMM, 8-row tiles (vpmaddubsw)")
+                + " on rows interleaved by 8, x quantized as for decode (each row gets its decode bits)"
+        if let int8GEMM { out.append(("gemm q4_0/q4_1/q4_K/q6_K", int8GEMM)) }
+        let others = int8GEMM == nil ? "gemm block types" : "gemm q8_0/q5_K"
         if precision == .bf16 && level >= SMOL_ISA_AVX512_BF16 {
             out.append(("gemm bf16", "avx512bf16: vdpbf16ps 6x64 micro-kernel, packed panels, activations rounded to bf16"))
-            out.append(("gemm block types", "avx512bf16: the bf16 micro-kernel, blocks dequantized to bf16 panel by panel"))
+            out.append((others, "avx512bf16: the bf16 micro-kernel, blocks dequantized to bf16 panel by panel"))
         } else {
             out.append(("gemm bf16", blas))
-            out.append(("gemm block types", "OpenBLAS sgemm, blocks dequantized to f32 in L2-sized blocks"))
+            out.append((others, "OpenBLAS sgemm, blocks dequantized to f32 in L2-sized blocks"))
         }
         out.append(("gemm f16/f32", blas))
         switch level {

@@ -9,7 +9,7 @@ extension KVCacheType: ExpressibleByArgument {}
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(
         "Model: a Hugging Face folder, a .gguf file, or a repo id in the local HF cache. Default: $SMOL_MODEL, else Models/SmolLM2-135M-Instruct.",
-        discussion: "A repo id (HuggingFaceTB/SmolLM3-3B) is found under $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub, never downloaded; for a repo of several GGUF files add :TAG (ggml-org/SmolLM3-3B-GGUF:Q4_K_M). GGUF: llama and smollm3 architectures; quantized tensors (Q4_0/1, Q5_0/1, Q8_0, Q4_K, Q5_K, Q6_K, IQ4_NL) are dequantized to bf16 at load.",
+        discussion: "A repo id (HuggingFaceTB/SmolLM3-3B) is found under $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub, never downloaded; for a repo of several GGUF files add :TAG (ggml-org/SmolLM3-3B-GGUF:Q4_K_M). GGUF: llama and smollm3 architectures; Q8_0, Q4_0, Q4_1, Q4_K, Q5_K and Q6_K tensors are computed from as stored (integer dot products, x quantized to 8-bit blocks); Q5_0, Q5_1 and IQ4_NL are dequantized to bf16 at load; --precision f32 dequantizes everything to f32 (the exact path).",
         valueName: "folder|file.gguf|org/repo"))
     var model: String?
 
