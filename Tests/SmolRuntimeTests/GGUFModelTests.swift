@@ -164,6 +164,34 @@ import Testing
     }
 }
 
+/// SmolLM3's own tokenizer (../shared/models/SmolLM3-3B) written as GGUF tokenizer keys, under
+/// each `tokenizer.ggml.pre` name a file of it may carry: llama.cpp's converter writes
+/// "smaug-bpe" (the hash of a Llama 3 tokenizer it first met in Smaug-Llama-3), smol's
+/// "llama-bpe". Every corpus text must get tokenizer.json's ids, which needs Llama 3's regex and
+/// its ignore_merges (a word that is itself a token is taken whole).
+@Suite struct GGUFSmolLM3TokenizerTests {
+    @Test(arguments: ["smaug-bpe", "llama-bpe"])
+    func smolLM3TokenizerThroughGGUFKeys(_ pre: String) throws {
+        let dir = FixturePaths.smolLM3Metadata
+        let config = try ModelRegistry.config(atPath: dir + "/config.json")
+        var w = GGUFWriter()
+        for (k, v) in try GGUFExport.folderMetadata(dir, config: config) { w.set(k, v) }  // config and tokenizer keys
+        w.set("tokenizer.ggml.pre", .string(pre))
+        let path = NSTemporaryDirectory() + "smol-smollm3-tok-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(w.serialize()).write(to: URL(fileURLWithPath: path))
+        let g = try SmolModel.loadTokenizer(path: path)
+        let f = try Tokenizer(file: dir + "/tokenizer.json")
+        let data = try Data(contentsOf: URL(fileURLWithPath: FixturePaths.repoRoot + "/Tests/Fixtures/tokenizers/corpus.json"))
+        let corpus = try #require(try JSONSerialization.jsonObject(with: data) as? [String])
+        var differ: [String] = []
+        for text in corpus where try g.encode(text, addSpecialTokens: false) != f.encode(text, addSpecialTokens: false) {
+            differ.append(text)
+        }
+        #expect(differ.isEmpty, "\(pre): ids differ for \(differ.count) of \(corpus.count) texts, e.g. \(differ.prefix(3))")
+    }
+}
+
 /// `smol quantize`: the quantizers against gguf-py, and exported files against files written by
 /// gguf-py the way llama.cpp's converter writes them.
 @Suite struct GGUFExportTests {

@@ -136,6 +136,9 @@ public struct GGUFModelSource {
     /// GGUF token types (llama.cpp's llama_token_type).
     enum TokenType: Int { case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6 }
 
+    /// `tokenizer.ggml.pre` values of Llama 3's tokenizer (regex and ignore_merges).
+    static let llama3PreTypes: Set<String> = ["llama-bpe", "llama3", "smollm3", "smaug-bpe"]
+
     /// The pre-tokenizer that the tokenizer.json of each `tokenizer.ggml.pre` value holds.
     static func preTokenizer(_ pre: String, file: String) throws -> [String: Any] {
         let byteLevel: (Bool) -> [String: Any] = {
@@ -145,8 +148,10 @@ public struct GGUFModelSource {
         case "smollm":
             // SmolLM2 / SmolVLM2: digits split one by one, then the GPT-2 regex.
             return ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel(true)]]
-        case "llama-bpe", "llama3", "smollm3":
+        case "llama-bpe", "llama3", "smollm3", "smaug-bpe":
             // Llama 3's regex (SmolLM3's tokenizer.json), then byte-level mapping without regex.
+            // llama.cpp's converter names SmolLM3's tokenizer "smaug-bpe" (its hash is that of
+            // Smaug-Llama-3's, a Llama 3 tokenizer; llama.cpp gives it the same regex).
             let regex = Self.llama3Pattern
             return ["type": "Sequence", "pretokenizers": [
                 ["type": "Split", "pattern": ["Regex": regex], "behavior": "Isolated", "invert": false], byteLevel(false)]]
@@ -154,7 +159,7 @@ public struct GGUFModelSource {
             return byteLevel(true)
         default:
             throw GGUFError.metadata(file: file, key: "tokenizer.ggml.pre",
-                                     rule: "pre-tokenizer '\(pre)' is not supported (smollm, llama-bpe, gpt2)")
+                                     rule: "pre-tokenizer '\(pre)' is not supported (smollm, llama-bpe, llama3, smollm3, smaug-bpe, gpt2, default)")
         }
     }
 
@@ -166,7 +171,8 @@ public struct GGUFModelSource {
             throw GGUFError.metadata(file: path, key: "tokenizer.ggml.model",
                                      rule: "'\(model ?? "missing")' is not supported; only byte-level BPE ('gpt2') is")
         }
-        let pre = try Self.preTokenizer(try file.string("tokenizer.ggml.pre") ?? "default", file: path)
+        let preName = try file.string("tokenizer.ggml.pre") ?? "default"
+        let pre = try Self.preTokenizer(preName, file: path)
         guard let tokens = try file.stringArray("tokenizer.ggml.tokens") else {
             throw GGUFError.metadata(file: path, key: "tokenizer.ggml.tokens", rule: "required array is missing")
         }
@@ -219,7 +225,9 @@ public struct GGUFModelSource {
             "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true],
             "model": [
                 "type": "BPE", "unk_token": unk.map { tokens[$0] } as Any, "fuse_unk": false, "byte_fallback": false,
-                "ignore_merges": false, "vocab_pairs": pairs, "merges": merges,
+                // Llama 3 tokenizers (SmolLM3's tokenizer.json too) take a word that is itself a
+                // token whole, before any merge; llama.cpp does the same for llama-bpe.
+                "ignore_merges": Self.llama3PreTypes.contains(preName), "vocab_pairs": pairs, "merges": merges,
             ] as [String: Any],
         ]
     }
