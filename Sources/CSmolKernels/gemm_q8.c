@@ -33,10 +33,10 @@ static void qgemm_task(void *p, int ith, int nth) {
             const size_t jb = c->job_first_group[j], je = c->job_first_group[j + 1];
             if (je <= g0 || jb >= g1) continue;
             const smol_matvec_job *job = &c->jobs[j];
-            int mr_max, pr_max;
-            const smol_r8_tile_fn tile = smol_r8_tile(job->dtype, c->qpath, &mr_max);
+            int single_max, pr_max;
+            const smol_r8_tile_fn tile = smol_r8_tile(job->dtype, c->qpath, &single_max);
             const smol_r8_tile_fn pair = smol_r8_pair_tile(job->dtype, c->qpath, &pr_max);
-            if (pair) mr_max = pr_max;
+            const int mr_max = pair ? pr_max : single_max;
             const size_t gbytes = 8 * smol_dtype_row_bytes(job->dtype, c->cols);
             const size_t s = (g0 > jb ? g0 : jb) - jb, e = (g1 < je ? g1 : je) - jb;
             for (size_t t0 = 0; t0 < c->n; t0 += (size_t)mr_max) {
@@ -47,8 +47,11 @@ static void qgemm_task(void *p, int ith, int nth) {
                 if (pair)
                     for (; g + 2 <= e; g += 2)
                         pair((const uint8_t *)job->W + g * gbytes, qx, c->qx_stride, mr, c->cols, job->dtype, y + 8 * g, job->rows);
-                for (; g < e; g++)
-                    tile((const uint8_t *)job->W + g * gbytes, qx, c->qx_stride, mr, c->cols, job->dtype, y + 8 * g, job->rows);
+                for (; g < e; g++)  // a group left over: the single tile, in pieces of at most its rows
+                    for (int m0 = 0; m0 < mr; m0 += single_max)
+                        tile((const uint8_t *)job->W + g * gbytes, qx + (size_t)m0 * c->qx_stride, c->qx_stride,
+                             mr - m0 < single_max ? mr - m0 : single_max, c->cols, job->dtype,
+                             y + (size_t)m0 * job->rows + 8 * g, job->rows);
             }
         }
     }

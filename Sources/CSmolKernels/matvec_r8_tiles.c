@@ -56,6 +56,7 @@ static inline float ldf32(const uint8_t *p) {
 // steps are the same products, conversions and FMAs), so each row's result is bit-identical to
 // the single-group tile's, and so to decode. out[m * ldo + lane], lane 0..15.
 #define PAIR_FN __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+enum { PAIR_Q4K_MAX = 6 };  // Q4_K rows per pair tile: 3 accumulators each
 
 PAIR_FN static inline __m512i pair_load(const uint8_t *a, size_t gbytes) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
@@ -109,10 +110,11 @@ PAIR_FN __attribute__((always_inline)) static inline void pair_q4_body(const uin
 PAIR_FN __attribute__((always_inline)) static inline void pair_q4k_body(const uint8_t *g, size_t gbytes, const uint8_t *qxb,
                                                                         size_t qs, size_t cols, float *out, size_t ldo,
                                                                         const int MR) {
+    // The ymm tile's operations (r8_tiles.h) on 16 lanes.
     const size_t nsb = cols / 256, nb = cols / 32, doff = (cols + 63) / 64 * 64, dsoff = doff + nb * 4;
     const __m512i m4 = _mm512_set1_epi8(0x0F);
-    __m512 acc0[4], acc1[4], macc[4];
-    for (int m = 0; m < MR; m++) acc0[m] = acc1[m] = macc[m] = _mm512_setzero_ps();
+    __m512 acc[PAIR_Q4K_MAX];
+    for (int m = 0; m < MR; m++) acc[m] = _mm512_setzero_ps();
     for (size_t b = 0; b < nsb; b++, g += SMOL_R8K_GSB) {
         const __m512 d = pair_f16(g, gbytes), dmin = pair_f16(g + 16, gbytes);
         for (int p = 0; p < 4; p++) {
@@ -121,7 +123,7 @@ PAIR_FN __attribute__((always_inline)) static inline void pair_q4k_body(const ui
             const __m512 ds1 = _mm512_mul_ps(d, pair_u8(g + SMOL_R8K_SC + 16 * p + 8, gbytes));
             const __m512 dm0 = _mm512_mul_ps(dmin, pair_u8(g + SMOL_R8K_M + 16 * p, gbytes));
             const __m512 dm1 = _mm512_mul_ps(dmin, pair_u8(g + SMOL_R8K_M + 16 * p + 8, gbytes));
-            __m512i lo[4], hi[4];
+            __m512i lo[PAIR_Q4K_MAX], hi[PAIR_Q4K_MAX];
             for (int m = 0; m < MR; m++) lo[m] = hi[m] = _mm512_setzero_si512();
             const uint8_t *qsp = g + SMOL_R8K_QS + 256 * p, *xq = qxb + xb * 32;
             SMOL_UNROLL for (int q = 0; q < 8; q++) {
@@ -137,14 +139,14 @@ PAIR_FN __attribute__((always_inline)) static inline void pair_q4k_body(const ui
                 const size_t mo = (size_t)m * qs;
                 const __m512 s0 = _mm512_mul_ps(ds0, _mm512_set1_ps(ldf32(qxb + doff + 4 * xb + mo)));
                 const __m512 s1 = _mm512_mul_ps(ds1, _mm512_set1_ps(ldf32(qxb + doff + 4 * xb + 4 + mo)));
-                acc0[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo[m]), s0, acc0[m]);
-                acc1[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[m]), s1, acc1[m]);
-                macc[m] = _mm512_fmadd_ps(dm0, _mm512_set1_ps(ldf32(qxb + dsoff + 4 * xb + mo)), macc[m]);
-                macc[m] = _mm512_fmadd_ps(dm1, _mm512_set1_ps(ldf32(qxb + dsoff + 4 * xb + 4 + mo)), macc[m]);
+                acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo[m]), s0, acc[m]);
+                acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[m]), s1, acc[m]);
+                acc[m] = _mm512_fnmadd_ps(dm0, _mm512_set1_ps(ldf32(qxb + dsoff + 4 * xb + mo)), acc[m]);
+                acc[m] = _mm512_fnmadd_ps(dm1, _mm512_set1_ps(ldf32(qxb + dsoff + 4 * xb + 4 + mo)), acc[m]);
             }
         }
     }
-    for (int m = 0; m < MR; m++) _mm512_storeu_ps(out + (size_t)m * ldo, _mm512_sub_ps(_mm512_add_ps(acc0[m], acc1[m]), macc[m]));
+    for (int m = 0; m < MR; m++) _mm512_storeu_ps(out + (size_t)m * ldo, acc[m]);
 }
 
 PAIR_FN static void pair_q4(const uint8_t *g, const uint8_t *qx, size_t qs, int mr, size_t cols, smol_dtype dt, float *out,
@@ -160,13 +162,10 @@ PAIR_FN static void pair_q4(const uint8_t *g, const uint8_t *qx, size_t qs, int 
 PAIR_FN static void pair_q4k(const uint8_t *g, const uint8_t *qx, size_t qs, int mr, size_t cols, smol_dtype dt, float *out,
                              size_t ldo) {
     const size_t gbytes = 8 * smol_dtype_row_bytes(dt, cols);
-    switch (mr) {
-    case 1: pair_q4k_body(g, gbytes, qx, qs, cols, out, ldo, 1); break;
-    case 2: pair_q4k_body(g, gbytes, qx, qs, cols, out, ldo, 2); break;
-    case 3: pair_q4k_body(g, gbytes, qx, qs, cols, out, ldo, 3); break;
-    case 4: pair_q4k_body(g, gbytes, qx, qs, cols, out, ldo, 4); break;
-    default: break;
-    }
+#define PAIR_Q4K_CASE(M) \
+    case M: pair_q4k_body(g, gbytes, qx, qs, cols, out, ldo, M); break;
+    switch (mr) { PAIR_Q4K_CASE(1) PAIR_Q4K_CASE(2) PAIR_Q4K_CASE(3) PAIR_Q4K_CASE(4) PAIR_Q4K_CASE(5) PAIR_Q4K_CASE(6) default: break; }
+#undef PAIR_Q4K_CASE
 }
 #endif
 
@@ -181,7 +180,7 @@ static void tile_scalar(const uint8_t *g, const uint8_t *qx, size_t qs, int mr, 
 smol_r8_tile_fn smol_r8_pair_tile(smol_dtype dt, int qpath, int *max_rows) {
 #if defined(__x86_64__)
     if (qpath == SMOL_QPATH_VNNI && dt != SMOL_Q6_K_R8) {
-        *max_rows = 4;
+        *max_rows = dt == SMOL_Q4_K_R8 ? PAIR_Q4K_MAX : 4;
         return dt == SMOL_Q4_K_R8 ? pair_q4k : pair_q4;
     }
 #endif

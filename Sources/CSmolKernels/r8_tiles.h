@@ -49,15 +49,15 @@ TILE_FN static inline __m256 TILE_NAME(bytes8_ps)(const uint8_t *p, int sign) {
 }
 
 // Q4_K (group-superblock layout in matvec_r8k.c): per 64 values (sub-blocks 2p, 2p + 1) the 8 rows'
-// d * sc and dmin * m are formed once, then each activation row scales its two integer sums.
+// d * sc and dmin * m are formed once, then each activation row scales its two integer sums and
+// subtracts its two min terms, all into one accumulator: acc += lo * s0; acc += hi * s1;
+// acc -= dm0 * xds0; acc -= dm1 * xds1. The pair tiles (matvec_r8_tiles.c) do the same per lane.
 TILE_FN __attribute__((always_inline)) static inline void TILE_NAME(q4k_body)(const uint8_t *g, const uint8_t *qxb, size_t qs,
                                                                               size_t cols, float *out, size_t ldo, const int MR) {
-    smol_qx x[4];
-    for (int m = 0; m < MR; m++) x[m] = smol_qx_view(qxb + (size_t)m * qs, cols);
-    const size_t nsb = cols / 256;
+    const size_t nsb = cols / 256, nb = cols / 32, doff = (cols + 63) / 64 * 64, dsoff = doff + nb * 4;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    __m256 acc0[4], acc1[4], macc[4];
-    for (int m = 0; m < MR; m++) acc0[m] = acc1[m] = macc[m] = _mm256_setzero_ps();
+    __m256 acc[TILE_MAX];
+    for (int m = 0; m < MR; m++) acc[m] = _mm256_setzero_ps();
     for (size_t b = 0; b < nsb; b++, g += SMOL_R8K_GSB) {
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g));
         const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(g + 16)));
@@ -67,29 +67,30 @@ TILE_FN __attribute__((always_inline)) static inline void TILE_NAME(q4k_body)(co
             const __m256 ds1 = _mm256_mul_ps(d, TILE_NAME(bytes8_ps)(g + SMOL_R8K_SC + 16 * p + 8, 0));
             const __m256 dm0 = _mm256_mul_ps(dmin, TILE_NAME(bytes8_ps)(g + SMOL_R8K_M + 16 * p, 0));
             const __m256 dm1 = _mm256_mul_ps(dmin, TILE_NAME(bytes8_ps)(g + SMOL_R8K_M + 16 * p + 8, 0));
-            __m256i lo[4], hi[4];
+            __m256i lo[TILE_MAX], hi[TILE_MAX];
             for (int m = 0; m < MR; m++) lo[m] = hi[m] = _mm256_setzero_si256();
-            const uint8_t *qsp = g + SMOL_R8K_QS + 256 * p;
-            for (int q = 0; q < 8; q++) {
+            const uint8_t *qsp = g + SMOL_R8K_QS + 256 * p, *xq = qxb + xb * 32;
+            SMOL_UNROLL for (int q = 0; q < 8; q++) {
                 const __m256i raw = _mm256_loadu_si256((const __m256i *)(qsp + 32 * q));
                 const __m256i wl = _mm256_and_si256(raw, m4), wh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
                 for (int m = 0; m < MR; m++) {
-                    const int8_t *xq = x[m].q + xb * 32;
-                    lo[m] = TILE_DOT(lo[m], wl, _mm256_set1_epi32(ld32(xq + 4 * q)));
-                    hi[m] = TILE_DOT(hi[m], wh, _mm256_set1_epi32(ld32(xq + 32 + 4 * q)));
+                    const size_t mo = (size_t)m * qs;
+                    lo[m] = TILE_DOT(lo[m], wl, _mm256_set1_epi32(ldi32(xq + mo + 4 * q)));
+                    hi[m] = TILE_DOT(hi[m], wh, _mm256_set1_epi32(ldi32(xq + mo + 32 + 4 * q)));
                 }
             }
             for (int m = 0; m < MR; m++) {
-                const __m256 s0 = _mm256_mul_ps(ds0, _mm256_set1_ps(x[m].d[xb]));
-                const __m256 s1 = _mm256_mul_ps(ds1, _mm256_set1_ps(x[m].d[xb + 1]));
-                acc0[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo[m]), s0, acc0[m]);
-                acc1[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi[m]), s1, acc1[m]);
-                macc[m] = _mm256_fmadd_ps(dm0, _mm256_set1_ps(x[m].ds[xb]), macc[m]);
-                macc[m] = _mm256_fmadd_ps(dm1, _mm256_set1_ps(x[m].ds[xb + 1]), macc[m]);
+                const size_t mo = (size_t)m * qs;
+                const __m256 s0 = _mm256_mul_ps(ds0, _mm256_set1_ps(ldf32(qxb + doff + 4 * xb + mo)));
+                const __m256 s1 = _mm256_mul_ps(ds1, _mm256_set1_ps(ldf32(qxb + doff + 4 * xb + 4 + mo)));
+                acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo[m]), s0, acc[m]);
+                acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi[m]), s1, acc[m]);
+                acc[m] = _mm256_fnmadd_ps(dm0, _mm256_set1_ps(ldf32(qxb + dsoff + 4 * xb + mo)), acc[m]);
+                acc[m] = _mm256_fnmadd_ps(dm1, _mm256_set1_ps(ldf32(qxb + dsoff + 4 * xb + 4 + mo)), acc[m]);
             }
         }
     }
-    for (int m = 0; m < MR; m++) _mm256_storeu_ps(out + (size_t)m * ldo, _mm256_sub_ps(_mm256_add_ps(acc0[m], acc1[m]), macc[m]));
+    for (int m = 0; m < MR; m++) _mm256_storeu_ps(out + (size_t)m * ldo, acc[m]);
 }
 
 // Q6_K (group-superblock layout in matvec_r8q6.c). Per half n of a super-block, the 16-value

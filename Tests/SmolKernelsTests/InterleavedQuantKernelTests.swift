@@ -120,11 +120,13 @@ extension QuantKernelTests {
     /// nothing, on the scalar level and for a weight that is not interleaved.
     @Test func integerGEMMGivesEveryRowItsDecodeBits() {
         let cols = 512
-        // Groups of 8 rows: 8, 2, 3, 3. With 2 threads the GEMM claims 2 groups at a time, so the
-        // AVX512_VNNI pair tiles (16 rows) run for Q4_K, Q4_0 and Q4_1, and Q4_1's last group
-        // and Q6_K take the single-group tiles.
+        // Groups of 8 rows: 8, 2, 3, 3, 1. With 2 threads the GEMM claims 2 groups at a time, so the
+        // AVX512_VNNI pair tiles (16 rows) run for Q4_K, Q4_0 and Q4_1; Q4_1's last group, Q6_K
+        // and the one-group Q4_K (tiles of 6 rows cut into the single tile's 4 + 2) take the
+        // single-group tiles.
         let types: [(smol_dtype, smol_dtype, Int)] = [(SMOL_Q4_K, SMOL_Q4_K_R8, 64), (SMOL_Q4_0, SMOL_Q4_0_R8, 16),
-                                                      (SMOL_Q4_1, SMOL_Q4_1_R8, 24), (SMOL_Q6_K, SMOL_Q6_K_R8, 24)]
+                                                      (SMOL_Q4_1, SMOL_Q4_1_R8, 24), (SMOL_Q6_K, SMOL_Q6_K_R8, 24),
+                                                      (SMOL_Q4_K, SMOL_Q4_K_R8, 8)]
         let packed = types.enumerated().map { i, t -> [UInt8] in
             let (plain, r8, rows) = t
             let w = plain == SMOL_Q4_K || plain == SMOL_Q6_K
