@@ -92,7 +92,7 @@ typedef void (*smol_r8_tile_fn)(const uint8_t *g, const uint8_t *qx, size_t qx_s
                                 float *out, size_t ldo);
 smol_r8_tile_fn smol_r8_tile(smol_dtype dt, int qpath, int *max_rows);
 // The same for two adjacent groups (16 rows, out lanes 0..15), bit-identical per row to
-// smol_r8_tile's; NULL where the level has none (below AVX512_VNNI, and Q6_K).
+// smol_r8_tile's; NULL where the level has none (below AVX512_VNNI).
 smol_r8_tile_fn smol_r8_pair_tile(smol_dtype dt, int qpath, int *max_rows);
 // Interleaved Q4 (matvec_r8.c): the plain layout's type, rows of plain blocks, f32 rows.
 smol_dtype smol_dtype_r8_base(smol_dtype dt);
