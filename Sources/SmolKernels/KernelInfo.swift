@@ -67,7 +67,7 @@ public enum KernelInfo {
             + ": integer dot products of the blocks with x quantized to 8-bit blocks of 32, once per token"))
         let qpath = String(cString: smol_quant_path())
         let int8GEMM = qpath == "scalar" ? nil
-            : qpath + (qpath == "avx512vnni" ? ": int8 GEMM, 16-row pair tiles (q4_0/q4_1/q4_K) and 8-row tiles (q6_K)"
+            : qpath + (qpath == "avx512vnni" ? ": int8 GEMM, 16-row pair tiles (zmm vpdpbusd)"
                                              : ": int8 GEMM, 8-row tiles (vpmaddubsw)")
                 + " on rows interleaved by 8, x quantized as for decode (each row gets its decode bits)"
         if let int8GEMM { out.append(("gemm q4_0/q4_1/q4_K/q6_K", int8GEMM)) }
