@@ -124,7 +124,7 @@ def quant_fixtures() -> None:
 
 
 def quantize_fixtures() -> None:
-    """f32 input and gguf.quants.quantize's Q8_0 / Q4_0 / Q4_1 blocks of it (the reference for
+    """f32 input and gguf.quants.quantize's Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 blocks of it (the reference for
     smol's quantizers; gguf-py follows ggml's quantize_row_*_ref)."""
     rng = np.random.default_rng(7)
     x = rng.normal(0, 1, (ROWS, COLS)).astype(np.float32)
@@ -136,7 +136,7 @@ def quantize_fixtures() -> None:
     x[2, 32:64] = -np.abs(x[2, 32:64])                     # all negative
     w = gguf.GGUFWriter(str(OUT / "quantize.gguf"), "llama")
     w.add_tensor("input", x)
-    for qtype in (T.Q8_0, T.Q4_0, T.Q4_1):
+    for qtype in (T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1):
         w.add_tensor(qtype.name.lower(), gguf.quants.quantize(x, qtype), raw_dtype=qtype)
     w.write_header_to_file()
     w.write_kv_data_to_file()

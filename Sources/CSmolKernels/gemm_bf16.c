@@ -105,8 +105,9 @@ BF16_FN static void dequant_panel_bf16(const uint8_t *W, smol_dtype dt, size_t c
                                        size_t kc, uint16_t *dst) {
     const size_t bb = smol_dtype_block_bytes(dt), rb = smol_dtype_row_bytes(dt, cols), nb = kc / 32;
     const __m128i lo4 = _mm_set1_epi8(0x0F);
-    if (smol_dtype_block_size(dt) == 256) {
-        // K-quants (kc a multiple of 256 as KC and cols are): the reference dequantizer, then rounding.
+    if (smol_dtype_block_size(dt) == 256 || dt == SMOL_Q5_0 || dt == SMOL_Q5_1) {
+        // K-quants (kc a multiple of 256 as KC and cols are) and Q5_0/Q5_1: the reference
+        // dequantizer, then rounding.
         float tmp[KC];
         for (size_t j = 0; j < nr; j++) {
             if (dt == SMOL_Q4_K_R8) {
@@ -116,7 +117,7 @@ BF16_FN static void dequant_panel_bf16(const uint8_t *W, smol_dtype dt, size_t c
                 smol_r8q6_unpack_row(W, cols, j0 + j, k0 / 256, kc / 256, plain6);
                 smol_dequantize(SMOL_GGML_Q6_K, plain6, tmp, kc);
             } else {
-                smol_dequantize(smol_dtype_ggml(dt), W + (j0 + j) * rb + k0 / 256 * bb, tmp, kc);
+                smol_dequantize(smol_dtype_ggml(dt), W + (j0 + j) * rb + k0 / smol_dtype_block_size(dt) * bb, tmp, kc);
             }
             for (size_t i = 0; i < kc; i += 16) store_bf16x16(dst + j * kc + i, _mm512_loadu_ps(tmp + i));
         }

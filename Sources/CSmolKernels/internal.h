@@ -113,6 +113,10 @@ void smol_r8k_dequantize_row(const void *W, size_t cols, size_t r, size_t k0, si
 // y[r] for r in [r0, r1) from block-type W and a row quantized by smol_quantize_x.
 void smol_matvec_quant_rows(const void *W, smol_dtype dt, const void *qx, float *y, size_t r0, size_t r1, size_t cols);
 void smol_axpy_f32(float a, const float *x, float *y, size_t n);  // y += a*x
+// One super-block of 256 values to a Q4_K / Q5_K / Q6_K block (quantize_k.c, ggml's reference).
+void smol_quantize_block_q4_K(const float *x, uint8_t *b);
+void smol_quantize_block_q5_K(const float *x, uint8_t *b);
+void smol_quantize_block_q6_K(const float *x, uint8_t *b);
 
 // AVX-512 paths (matvec_avx512.c), called only when smol_isa_active() >= SMOL_ISA_AVX512.
 void smol_matvec_bf16_avx512(const uint16_t *W, const float *xe, const float *xo, float *y, size_t r0, size_t r1,

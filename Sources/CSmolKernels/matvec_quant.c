@@ -1,10 +1,12 @@
-// Decode straight from GGUF blocks (Q8_0, Q4_0, Q4_1): the activation row is quantized once
+// Decode straight from GGUF blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, K-quants): the activation row is quantized once
 // per call to 8-bit blocks of 32 (as llama.cpp's quantize_row_q8_0/q8_1), and every weight
 // block meets it in an integer dot product, scaled once per block:
 //
 //   Q8_0: w = d_w q            dot = d_w d_x sum(q qx)
 //   Q4_0: w = d_w (q - 8)      dot = d_w d_x (sum(q qx) - 8 s_x)        s_x = sum(qx)
 //   Q4_1: w = d_w q + m_w      dot = d_w d_x sum(q qx) + m_w d_x s_x
+//   Q5_0: w = d_w (q - 16)     dot = d_w d_x (sum(q qx) - 16 s_x)       q: nibble | qh bit << 4
+//   Q5_1: w = d_w q + m_w      dot = d_w d_x sum(q qx) + m_w d_x s_x
 //
 // The integer sums are exact on every path, so the paths differ only in the order of the
 // per-block float products. Paths: scalar; AVX2 (vpmaddubsw + vpmaddwd: q is the unsigned
@@ -53,6 +55,36 @@ static float dot_q4_1_scalar(const uint8_t *w, smol_qx x, size_t nb) {
     for (size_t i = 0; i < nb; i++, w += 20) {
         int32_t isum = 0;
         for (int j = 0; j < 16; j++) isum += (w[4 + j] & 0xF) * x.q[i * 32 + j] + (w[4 + j] >> 4) * x.q[i * 32 + j + 16];
+        acc += f16_at(w) * x.d[i] * (float)isum;
+        macc += f16_at(w + 2) * x.ds[i];
+    }
+    return acc + macc;
+}
+
+// Value j (0..31) of a Q5_0/Q5_1 block: its nibble (low nibbles are 0..15) and bit j of qh.
+static inline int q5_value(const uint8_t *qs, uint32_t qh, int j) {
+    return (j < 16 ? qs[j] & 0xF : qs[j - 16] >> 4) | (int)(((qh >> j) & 1) << 4);
+}
+
+static float dot_q5_0_scalar(const uint8_t *w, smol_qx x, size_t nb) {
+    float acc = 0;
+    for (size_t i = 0; i < nb; i++, w += 22) {
+        uint32_t qh;
+        memcpy(&qh, w + 2, 4);
+        int32_t isum = -16 * x.s[i];
+        for (int j = 0; j < 32; j++) isum += q5_value(w + 6, qh, j) * x.q[i * 32 + j];
+        acc += f16_at(w) * x.d[i] * (float)isum;
+    }
+    return acc;
+}
+
+static float dot_q5_1_scalar(const uint8_t *w, smol_qx x, size_t nb) {
+    float acc = 0, macc = 0;
+    for (size_t i = 0; i < nb; i++, w += 24) {
+        uint32_t qh;
+        memcpy(&qh, w + 4, 4);
+        int32_t isum = 0;
+        for (int j = 0; j < 32; j++) isum += q5_value(w + 8, qh, j) * x.q[i * 32 + j];
         acc += f16_at(w) * x.d[i] * (float)isum;
         macc += f16_at(w + 2) * x.ds[i];
     }
@@ -156,6 +188,17 @@ AVX2_FN static inline __m256i nibbles(const uint8_t *qs) {
     return _mm256_and_si256(v, _mm256_set1_epi8(0x0F));
 }
 
+// The 32 bits of a Q5 block's qh as 32 bytes, 0x10 where the bit is set (byte j from bit j).
+AVX2_FN static inline __m256i q5_high_bits(const uint8_t *p) {
+    uint32_t qh;
+    memcpy(&qh, p, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+                                               _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                                                2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
 // Integer dot of 32 unsigned bytes with 32 signed ones, as 8 int32 partial sums plus `init`.
 // DOT_U8S8 is vpdpbusd on VNNI and vpmaddubsw + vpmaddwd on AVX2 (pair sums stay below 2^15
 // for the operands used here: nibbles, or |q8| against sign-adjusted activations).
@@ -216,6 +259,28 @@ AVX2_FN static inline __m256i nibbles(const uint8_t *qs) {
             m0 += f16s(w + 2) * x.ds[i];                                                                  \
         }                                                                                                 \
         return hsum8(_mm256_add_ps(a0, a1)) + (m0 + m1);                                                  \
+    }                                                                                                     \
+    /* Q5_0 / Q5_1: Q4's nibbles with qh's bits as bit 4; one block per step, two accumulators. */   \
+    FN static float dot_q5_0_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) {                           \
+        __m256 a[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};                                         \
+        for (size_t i = 0; i < nb; i++, w += 22) {                                                        \
+            const __m256i c = _mm256_zextsi128_si256(_mm_cvtsi32_si128(-16 * x.s[i]));                     \
+            const __m256i q = _mm256_or_si256(nibbles(w + 6), q5_high_bits(w + 2));                        \
+            const __m256i p = DOT_U8S8(c, q, _mm256_loadu_si256((const __m256i *)(x.q + i * 32)));        \
+            a[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16s(w) * x.d[i]), a[i & 1]); \
+        }                                                                                                 \
+        return hsum8(_mm256_add_ps(a[0], a[1]));                                                          \
+    }                                                                                                     \
+    FN static float dot_q5_1_##SUFFIX(const uint8_t *w, smol_qx x, size_t nb) {                           \
+        __m256 a[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};                                         \
+        float m[2] = {0, 0};                                                                              \
+        for (size_t i = 0; i < nb; i++, w += 24) {                                                        \
+            const __m256i q = _mm256_or_si256(nibbles(w + 8), q5_high_bits(w + 4));                        \
+            const __m256i p = DOT_U8S8(_mm256_setzero_si256(), q, _mm256_loadu_si256((const __m256i *)(x.q + i * 32))); \
+            a[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(f16s(w) * x.d[i]), a[i & 1]); \
+            m[i & 1] += f16s(w + 2) * x.ds[i];                                                            \
+        }                                                                                                 \
+        return hsum8(_mm256_add_ps(a[0], a[1])) + (m[0] + m[1]);                                          \
     }                                                                                                     \
     /* Q4_K / Q5_K: 32 bytes of nibbles give two sub-blocks (low, high); Q5_K adds bit j of qh. */        \
     FN static inline float dot_k4_##SUFFIX(const uint8_t *w, smol_qx x, size_t nsb, int five) {           \
@@ -286,7 +351,7 @@ DEFINE_QUANT_DOTS(vnni, VNNI_FN, SMOL_DOT_VNNI)
 
 typedef float (*qdot_fn)(const uint8_t *, smol_qx, size_t);
 
-#define QDOT_TABLE(S) {dot_q8_0_##S, dot_q4_0_##S, dot_q4_1_##S, dot_q4_K_##S, dot_q5_K_##S, dot_q6_K_##S}
+#define QDOT_TABLE(S) {dot_q8_0_##S, dot_q4_0_##S, dot_q4_1_##S, dot_q4_K_##S, dot_q5_K_##S, dot_q6_K_##S, dot_q5_0_##S, dot_q5_1_##S}
 
 int smol_quant_level(void) {
 #if defined(__x86_64__)
@@ -303,7 +368,7 @@ const char *smol_quant_path(void) {
 }
 
 static qdot_fn qdot_for(smol_dtype dt) {
-    const int k = (int)dt - (int)SMOL_Q8_0;
+    const int k = dt == SMOL_Q5_0 ? 6 : dt == SMOL_Q5_1 ? 7 : (int)dt - (int)SMOL_Q8_0;  // QDOT_TABLE's order
     static const qdot_fn scalar[] = QDOT_TABLE(scalar);
 #if defined(__x86_64__)
     static const qdot_fn vnni[] = QDOT_TABLE(vnni), avx2[] = QDOT_TABLE(avx2);

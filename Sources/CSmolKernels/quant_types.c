@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q6_K_R8; }
+int smol_dtype_is_quant(smol_dtype dt) { return dt >= SMOL_Q8_0 && dt <= SMOL_Q5_1; }
 
 size_t smol_dtype_block_bytes(smol_dtype dt) {
     switch (dt) {
@@ -15,6 +15,8 @@ size_t smol_dtype_block_bytes(smol_dtype dt) {
     case SMOL_Q4_K: return 144;
     case SMOL_Q4_K_R8: return 148;  // per row: 1184 bytes per 8 rows
     case SMOL_Q5_K: return 176;
+    case SMOL_Q5_0: return 22;
+    case SMOL_Q5_1: return 24;
     case SMOL_Q6_K: case SMOL_Q6_K_R8: return 210;
     default: return 0;
     }
@@ -46,6 +48,8 @@ uint32_t smol_dtype_ggml(smol_dtype dt) {
     case SMOL_Q4_1: case SMOL_Q4_1_R8: return SMOL_GGML_Q4_1;
     case SMOL_Q4_K: case SMOL_Q4_K_R8: return SMOL_GGML_Q4_K;
     case SMOL_Q5_K: return SMOL_GGML_Q5_K;
+    case SMOL_Q5_0: return SMOL_GGML_Q5_0;
+    case SMOL_Q5_1: return SMOL_GGML_Q5_1;
     default: return SMOL_GGML_Q6_K;
     }
 }

@@ -284,17 +284,99 @@ static void q_q4_1(const float *x, uint8_t *b) {
     }
 }
 
+// Q5_0: d = max / -16 (max: the value of largest magnitude), q = trunc(x / d + 16.5) capped at
+// 31; low nibbles in qs as Q4_0, bit 4 of value j in bit j of qh.
+static void q_q5_0(const float *x, uint8_t *b) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; j++) { float a = fabsf(x[j]); if (amax < a) { amax = a; max = x[j]; } }
+    const float d = max / -16.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    put_f16(b, d);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; j++) {
+        int q0 = (int8_t)(x[j] * id + 16.5f), q1 = (int8_t)(x[16 + j] * id + 16.5f);  // (int8_t) truncates, as ggml
+        if (q0 > 31) q0 = 31;
+        if (q1 > 31) q1 = 31;
+        b[6 + j] = (uint8_t)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+        qh |= ((uint32_t)(q0 & 0x10) >> 4) << j;
+        qh |= ((uint32_t)(q1 & 0x10) >> 4) << (j + 16);
+    }
+    memcpy(b + 2, &qh, 4);
+}
+
+// Q5_1: d = (max - min) / 31, m = min, q = trunc((x - min) / d + 0.5).
+static void q_q5_1(const float *x, uint8_t *b) {
+    float mn = x[0], mx = x[0];
+    for (int j = 1; j < 32; j++) { if (x[j] < mn) mn = x[j]; if (x[j] > mx) mx = x[j]; }
+    const float d = (mx - mn) / 31.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    put_f16(b, d);
+    put_f16(b + 2, mn);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; j++) {
+        const uint8_t q0 = (uint8_t)((x[j] - mn) * id + 0.5f), q1 = (uint8_t)((x[16 + j] - mn) * id + 0.5f);
+        b[8 + j] = (uint8_t)((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+        qh |= ((uint32_t)(q0 & 0x10) >> 4) << j;
+        qh |= ((uint32_t)(q1 & 0x10) >> 4) << (j + 16);
+    }
+    memcpy(b + 4, &qh, 4);
+}
+
+typedef void (*quant_fn)(const float *, uint8_t *);
+
+static quant_fn quant_for(uint32_t type, size_t *bs, size_t *bb) {
+    *bs = 32;
+    switch (type) {
+    case SMOL_GGML_Q8_0: *bb = 34; return q_q8_0;
+    case SMOL_GGML_Q4_0: *bb = 18; return q_q4_0;
+    case SMOL_GGML_Q4_1: *bb = 20; return q_q4_1;
+    case SMOL_GGML_Q5_0: *bb = 22; return q_q5_0;
+    case SMOL_GGML_Q5_1: *bb = 24; return q_q5_1;
+    case SMOL_GGML_Q4_K: *bs = 256; *bb = 144; return smol_quantize_block_q4_K;
+    case SMOL_GGML_Q5_K: *bs = 256; *bb = 176; return smol_quantize_block_q5_K;
+    case SMOL_GGML_Q6_K: *bs = 256; *bb = 210; return smol_quantize_block_q6_K;
+    default: return NULL;
+    }
+}
+
 int smol_quantize(uint32_t type, const float *x, void *dst, size_t n) {
     uint8_t *d = (uint8_t *)dst;
-    void (*f)(const float *, uint8_t *);
-    size_t bb;
-    switch (type) {
-    case SMOL_GGML_Q8_0: f = q_q8_0; bb = 34; break;
-    case SMOL_GGML_Q4_0: f = q_q4_0; bb = 18; break;
-    case SMOL_GGML_Q4_1: f = q_q4_1; bb = 20; break;
-    default: return -1;
-    }
-    if (n % 32 != 0) return -2;
-    for (size_t i = 0; i < n / 32; i++) f(x + i * 32, d + i * bb);
+    size_t bs, bb;
+    const quant_fn f = quant_for(type, &bs, &bb);
+    if (!f) return -1;
+    if (n % bs != 0) return -2;
+    for (size_t i = 0; i < n / bs; i++) f(x + i * bs, d + i * bb);
+    return 0;
+}
+
+typedef struct {
+    quant_fn f;
+    const float *x;
+    uint8_t *dst;
+    size_t rows, cols, bs, bb;
+    _Atomic size_t next;
+} quant_rows_ctx;
+
+static void quant_rows_task(void *arg, int ith, int nth) {
+    quant_rows_ctx *c = (quant_rows_ctx *)arg;
+    (void)ith; (void)nth;
+    const size_t nb = c->cols / c->bs;
+    size_t r0, r1;
+    while (smol_claim(&c->next, c->rows, 4, &r0, &r1))
+        for (size_t r = r0; r < r1; r++)
+            for (size_t i = 0; i < nb; i++) c->f(c->x + r * c->cols + i * c->bs, c->dst + (r * nb + i) * c->bb);
+}
+
+int smol_quantize_rows(smol_pool *pool, uint32_t type, const float *x, size_t rows, size_t cols, void *dst) {
+    quant_rows_ctx c = {0};
+    c.f = quant_for(type, &c.bs, &c.bb);
+    if (!c.f) return -1;
+    if (cols % c.bs != 0) return -2;
+    c.x = x;
+    c.dst = (uint8_t *)dst;
+    c.rows = rows;
+    c.cols = cols;
+    if (pool) smol_pool_run(pool, quant_rows_task, &c);
+    else quant_rows_task(&c, 0, 1);
     return 0;
 }

@@ -63,7 +63,7 @@ public enum KernelInfo {
         default:
             out.append(("matvec", "scalar"))
         }
-        out.append(("matvec q8_0/q4_0/q4_1/q4_K/q5_K/q6_K", String(cString: smol_quant_path())
+        out.append(("matvec q8_0/q4_0/q4_1/q5_0/q5_1/q4_K/q5_K/q6_K", String(cString: smol_quant_path())
             + ": integer dot products of the blocks with x quantized to 8-bit blocks of 32, once per token"))
         let qpath = String(cString: smol_quant_path())
         let int8GEMM = qpath == "scalar" ? nil
@@ -71,7 +71,7 @@ public enum KernelInfo {
                                              : ": int8 GEMM, 8-row tiles (vpmaddubsw)")
                 + " on rows interleaved by 8, x quantized as for decode (each row gets its decode bits)"
         if let int8GEMM { out.append(("gemm q4_0/q4_1/q4_K/q6_K", int8GEMM)) }
-        let others = int8GEMM == nil ? "gemm block types" : "gemm q8_0/q5_K"
+        let others = int8GEMM == nil ? "gemm block types" : "gemm q8_0/q5_0/q5_1/q5_K"
         if precision == .bf16 && level >= SMOL_ISA_AVX512_BF16 {
             out.append(("gemm bf16", "avx512bf16: vdpbf16ps 6x64 micro-kernel, packed panels, activations rounded to bf16"))
             out.append((others, "avx512bf16: the bf16 micro-kernel, blocks dequantized to bf16 panel by panel"))

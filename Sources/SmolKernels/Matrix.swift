@@ -45,6 +45,8 @@ extension smol_dtype {
         case .q8_0: self = SMOL_Q8_0
         case .q4_0: self = SMOL_Q4_0
         case .q4_1: self = SMOL_Q4_1
+        case .q5_0: self = SMOL_Q5_0
+        case .q5_1: self = SMOL_Q5_1
         case .q4_K: self = SMOL_Q4_K
         case .q5_K: self = SMOL_Q5_K
         case .q6_K: self = SMOL_Q6_K
@@ -60,6 +62,8 @@ extension smol_dtype {
         case SMOL_Q8_0: return "q8_0"
         case SMOL_Q4_0: return "q4_0"
         case SMOL_Q4_1: return "q4_1"
+        case SMOL_Q5_0: return "q5_0"
+        case SMOL_Q5_1: return "q5_1"
         case SMOL_Q4_K: return "q4_K"
         case SMOL_Q5_K: return "q5_K"
         case SMOL_Q6_K: return "q6_K"

@@ -9,22 +9,24 @@ struct Quantize: AsyncParsableCommand {
         abstract: "Write a model folder or GGUF file as a GGUF file of another type.",
         discussion: """
         The output has the keys and tensor layout of llama.cpp's converter (names mapped, q/k rows \
-        permuted, tokenizer and chat template as tokenizer.* keys). Types: q8_0, q4_0 and q4_1 \
-        (ggml's reference quantizers, as llama-quantize without an importance matrix), bf16, f16, f32. \
-        Norms stay f32. With q4_0/q4_1 the output matrix (or the tied embedding) is kept at q8_0 \
-        (llama-quantize keeps it at q6_K, which smol does not write yet). K-quant mixes (q4_k_m, \
-        q5_k_m, q6_k) are not written yet. A quantized source is dequantized first (quantizing \
-        twice loses more than once: start from the bf16 folder when you have it).
+        permuted, tokenizer and chat template as tokenizer.* keys), and the per-tensor types \
+        llama-quantize picks without an importance matrix: the output matrix (or the tied \
+        embedding) at Q6_K; for q4_k_m/q5_k_m, attn_v and ffn_down at Q6_K in the first and last \
+        eighth of the layers and every third between; rows that are not whole 256-value blocks \
+        fall back to Q5_0 (from Q4_K), Q5_1 (Q5_K) or Q8_0 (Q6_K). Norms stay f32. Blocks come \
+        from ggml's reference quantizers (quantize_row_*_ref, the float operations in ggml's \
+        order). A quantized source is dequantized first (quantizing twice loses more than once: \
+        start from the bf16 folder or a BF16 GGUF when you have it).
         """)
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Source: a Hugging Face folder, a .gguf file, or a repo id in the local HF cache.",
                                                     valueName: "folder|file.gguf|org/repo"))
     var model: String?
-    @Option(name: .long, help: "Output type: q8_0, q4_0, q4_1, bf16, f16 or f32.")
+    @Option(name: .long, help: ArgumentHelp("Output type: a mix (q4_k_m, q4_k_s, q5_k_m, q5_k_s), one block type for every matrix (q8_0, q6_k, q5_0, q5_1, q4_0, q4_1), or a float type (bf16, f16, f32).", valueName: "type"))
     var type: GGUFExport.TargetType
     @Option(name: .shortAndLong, help: "The .gguf file to write (written as FILE.partial, then renamed).")
     var output: String
-    @Option(name: .long, help: "Threads for dequantizing a GGUF source (default: all cores).")
+    @Option(name: .long, help: "Threads for reading a GGUF source and quantizing (default: all cores).")
     var threads: Int?
     @Flag(name: .customLong("no-progress"), help: "Do not print progress to stderr.")
     var noProgress = false

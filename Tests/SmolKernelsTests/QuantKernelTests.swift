@@ -3,14 +3,14 @@ import Foundation
 import Testing
 @testable import SmolKernels
 
-/// Kernels that compute from GGUF blocks (Q8_0, Q4_0, Q4_1), on every level this CPU has:
+/// Kernels that compute from GGUF blocks (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, K-quants), on every level this CPU has:
 /// - decode (x quantized to 8-bit blocks, integer dot products) against a double-precision
 ///   reference of the same arithmetic, and against the dequantize-then-f32 product within the
 ///   bound that quantizing x allows;
 /// - prefill GEMMs (bf16 panels, sgemm) against the dequantized weights.
 @Suite(.serialized) struct QuantKernelTests {
     static let ctx = ComputeContext(threads: 2, precision: .f32)
-    static let types: [(smol_dtype, UInt32)] = [(SMOL_Q8_0, 8), (SMOL_Q4_0, 2), (SMOL_Q4_1, 3)]
+    static let types: [(smol_dtype, UInt32)] = [(SMOL_Q8_0, 8), (SMOL_Q4_0, 2), (SMOL_Q4_1, 3), (SMOL_Q5_0, 6), (SMOL_Q5_1, 7)]
     static let kTypes: [smol_dtype] = [SMOL_Q4_K, SMOL_Q5_K, SMOL_Q6_K]
 
     /// K-quant super-blocks of random bits (every bit pattern of scales and values is a valid
@@ -116,7 +116,7 @@ import Testing
     }
 
     /// Reference of the kernels' arithmetic in double: per block d_w d_x sum(q_w q_x) (Q4_0:
-    /// q_w - 8; Q4_1: plus m_w d_x s_x), and the magnitude sum of the terms.
+    /// q_w - 8; Q5_0: q_w - 16; Q4_1/Q5_1: plus m_w d_x s_x), and the magnitude sum of the terms.
     static func reference(_ dt: smol_dtype, row: ArraySlice<UInt8>, x: ArraySlice<Float>) -> (value: Double, mag: Double) {
         let qx = quantized(x)
         let w = Array(row), bb = Int(smol_dtype_row_bytes(dt, 32))
@@ -130,6 +130,10 @@ import Testing
                 switch dt {
                 case SMOL_Q8_0: qw = Int(Int8(bitPattern: w[o + 2 + j]))
                 case SMOL_Q4_0: qw = Int(j < 16 ? w[o + 2 + j] & 15 : w[o + 2 + j - 16] >> 4) - 8
+                case SMOL_Q5_0, SMOL_Q5_1:
+                    let qs = o + (dt == SMOL_Q5_0 ? 6 : 8), hb = qs - 4
+                    let qh = UInt32(w[hb]) | UInt32(w[hb + 1]) << 8 | UInt32(w[hb + 2]) << 16 | UInt32(w[hb + 3]) << 24
+                    qw = Int(j < 16 ? w[qs + j] & 15 : w[qs + j - 16] >> 4) + Int((qh >> UInt32(j)) & 1) * 16 - (dt == SMOL_Q5_0 ? 16 : 0)
                 default: qw = Int(j < 16 ? w[o + 4 + j] & 15 : w[o + 4 + j - 16] >> 4)
                 }
                 isum += qw * Int(qx.q[b * 32 + j])
@@ -137,7 +141,7 @@ import Testing
             let t = f16(o) * Double(qx.d[b]) * Double(isum)
             v += t
             mag += abs(t)
-            if dt == SMOL_Q4_1 {
+            if dt == SMOL_Q4_1 || dt == SMOL_Q5_1 {
                 let m = f16(o + 2) * Double(qx.d[b]) * Double(qx.s[b])
                 v += m
                 mag += abs(m)

@@ -1,4 +1,5 @@
 import CSmolKernels
+import CTestSupport
 import Foundation
 import SmolTokenizers
 import SmolWeights
@@ -197,7 +198,7 @@ import Testing
 @Suite struct GGUFExportTests {
     static let dir = GGUFModelTests.dir
 
-    @Test(arguments: ["q8_0", "q4_0", "q4_1"])
+    @Test(arguments: ["q8_0", "q4_0", "q4_1", "q5_0", "q5_1"])
     func quantizersMatchGGUFPy(_ name: String) throws {
         let f = try GGUFFile(path: Self.dir + "/quantize.gguf")
         let input = try #require(f.tensors["input"]), want = try #require(f.tensors[name])
@@ -217,7 +218,8 @@ import Testing
     }
 
     /// Every tensor of the exported file equals the one gguf-py wrote (names, dims, permuted q/k
-    /// rows, quantized blocks); only the tied embedding differs in type by design (Q8_0 kept).
+    /// rows, quantized blocks); only the tied embedding differs in type, by llama-quantize's rule
+    /// (the output's Q6_K, which 64-value rows turn into Q8_0; gguf-py's file has it at Q4_0).
     @Test(arguments: [("llama_tied_f32", "f32", "llama_tied_f32.gguf"), ("llama_tied_f32", "q8_0", "llama_tied_q8_0.gguf"),
                       ("smollm3_tied_f32", "q4_0", "smollm3_tied_q4_0.gguf")])
     func exportMatchesConverter(_ folder: String, _ type: String, _ reference: String) throws {
@@ -265,6 +267,68 @@ import Testing
             let diff = zip(last, expected[((ids.count - 1) * v)...]).map { abs($0 - $1) }.max()!
             #expect(diff < 1e-3)
         }
+    }
+
+    /// A section of Tests/Fixtures/llamacpp/quantize_reference.json, by type.
+    static func llamaQuantize(_ section: String) -> [String: Any]? {
+        let path = FixturePaths.repoRoot + "/Tests/Fixtures/llamacpp/quantize_reference.json"
+        guard let data = FileManager.default.contents(atPath: path),
+              let j = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return j[section] as? [String: Any]
+    }
+
+    /// `smol quantize` of the default model's bf16 folder against llama-quantize (no importance
+    /// matrix) on the BF16 GGUF llama.cpp's converter made of the same folder
+    /// (scripts/make_llamacpp_quant_reference.py): every tensor has llama-quantize's type and
+    /// its bytes (sha256), for each mix and block type. The model's 576-value rows make most
+    /// K-quant matrices fall back (Q5_0, Q5_1, Q8_0) while ffn_down (1536) keeps Q4_K/Q5_K/Q6_K.
+    @Test(arguments: ["q4_k_m", "q4_k_s", "q5_k_m", "q5_k_s", "q6_k", "q5_0", "q5_1", "q4_0", "q4_1", "q8_0"])
+    func exportIsLlamaQuantizes(_ type: String) throws {
+        let folder = FixturePaths.defaultModel
+        try #require(FileManager.default.fileExists(atPath: folder + "/config.json"), "default model missing: run scripts/setup.sh")
+        let ref = try #require(Self.llamaQuantize("default_model")?[type] as? [String: [String: String]])
+        let out = NSTemporaryDirectory() + "smol-export-\(UUID().uuidString).gguf"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        _ = try GGUFExport.export(model: folder, to: out, type: try #require(GGUFExport.TargetType(rawValue: type)))
+        let f = try GGUFFile(path: out)
+        #expect(Set(f.tensorNames) == Set(ref.keys))
+        var wrongType: [String] = [], wrongBytes: [String] = []
+        for name in f.tensorNames {
+            let t = f.tensors[name]!
+            guard let want = ref[name] else { continue }
+            if t.type.name != want["type"] { wrongType.append("\(name): \(t.type.name), llama-quantize \(want["type"] ?? "?")"); continue }
+            var hex = [CChar](repeating: 0, count: 65)
+            smol_test_sha256_hex(f.pointer(for: t), t.byteCount, &hex)
+            if String(cString: hex) != want["sha256"] { wrongBytes.append(name) }
+        }
+        #expect(wrongType.isEmpty, "\(type): \(wrongType.count) types differ, e.g. \(wrongType.prefix(4))")
+        #expect(wrongBytes.isEmpty, "\(type): \(wrongBytes.count) tensors differ in bytes, e.g. \(wrongBytes.prefix(4))")
+        #expect(try f.int("general.file_type") == Int(GGUFExport.TargetType(rawValue: type)!.fileType))
+    }
+
+    /// The mix rules where no row falls back: every tensor of the SmolLM3-3B shape (2048 / 11008
+    /// columns, 36 layers, tied embedding) gets the type llama-quantize gave it.
+    @Test(arguments: ["q4_k_m", "q5_k_m", "q4_k_s"])
+    func mixRulesOnTheSmolLM3Shape(_ type: String) throws {
+        let ref = try #require(Self.llamaQuantize("smollm3_3b_shape_types")?[type] as? [String: String])
+        let target = try #require(GGUFExport.TargetType(rawValue: type))
+        let (h, ffn, kv, vocab) = (2048, 11008, 512, 128256)
+        var differ: [String] = []
+        for (name, want) in ref {
+            let dims: [Int]
+            switch name.split(separator: ".").dropLast().last.map(String.init) ?? "" {
+            case "token_embd": dims = [h, vocab]
+            case "attn_q", "attn_output": dims = [h, h]
+            case "attn_k", "attn_v": dims = [h, kv]
+            case "ffn_gate", "ffn_up": dims = [h, ffn]
+            case "ffn_down": dims = [ffn, h]
+            default: dims = [h]
+            }
+            let got = GGUFExport.type(for: name, dims: dims, target: target, tied: ref["output.weight"] == nil, layers: 36)
+            if got.name != want { differ.append("\(name): \(got.name), llama-quantize \(want)") }
+        }
+        #expect(ref.count == 326)
+        #expect(differ.isEmpty, "\(differ.count) differ, e.g. \(differ.sorted().prefix(4))")
     }
 
     /// The default model exported to Q8_0 keeps its tokenizer (tokens, merges, pre type, special

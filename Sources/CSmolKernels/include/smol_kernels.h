@@ -10,8 +10,8 @@
 extern "C" {
 #endif
 
-// Storage format of a weight matrix: a float type, or GGUF blocks (ggml's Q8_0, Q4_0, Q4_1 of
-// 32 values; Q4_K, Q5_K, Q6_K of 256), each row a whole number of blocks. KV caches and
+// Storage format of a weight matrix: a float type, or GGUF blocks (ggml's Q8_0, Q4_0, Q4_1, Q5_0,
+// Q5_1 of 32 values; Q4_K, Q5_K, Q6_K of 256), each row a whole number of blocks. KV caches and
 // activations use only F32 and BF16.
 typedef enum {
     SMOL_F32 = 0, SMOL_F16 = 1, SMOL_BF16 = 2, SMOL_Q8_0 = 3, SMOL_Q4_0 = 4, SMOL_Q4_1 = 5,
@@ -24,6 +24,9 @@ typedef enum {
     SMOL_Q4_K_R8 = 11,
     // Q6_K interleaved by 8 rows (matvec_r8q6.c; the same bytes).
     SMOL_Q6_K_R8 = 12,
+    // Q5_0 / Q5_1 blocks of 32 (what llama-quantize's K mixes fall back to for rows that are not
+    // whole 256-value blocks), decoded in place.
+    SMOL_Q5_0 = 13, SMOL_Q5_1 = 14,
 } smol_dtype;
 int smol_dtype_is_quant(smol_dtype dt);
 size_t smol_dtype_block_size(smol_dtype dt);  // values per block: 1, 32 or 256
@@ -91,10 +94,13 @@ int smol_quant_block(uint32_t type, int *block_size, int *block_bytes);
 // dst = dequantized n values of src (bit-identical to gguf.quants.dequantize). 0 on success,
 // -1 for a type not implemented, -2 when n is not a whole number of blocks.
 int smol_dequantize(uint32_t type, const void *src, float *dst, size_t n);
-// dst = n values of x quantized to Q8_0, Q4_0 or Q4_1 blocks, as ggml's reference quantizers
-// (quantize_row_*_ref, which llama-quantize uses without an importance matrix) and
-// gguf.quants.quantize. 0 on success, -1 for another type, -2 when n is not a multiple of 32.
+// dst = n values of x quantized to Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 (as gguf.quants.quantize), Q4_K,
+// Q5_K or Q6_K blocks: ggml's reference quantizers (quantize_row_*_ref, which llama-quantize
+// uses without an importance matrix). 0 on success, -1 for another type, -2 when n is not a
+// whole number of blocks.
 int smol_quantize(uint32_t type, const float *x, void *dst, size_t n);
+// The same for a matrix x [rows, cols] (cols a whole number of blocks), rows in parallel.
+int smol_quantize_rows(smol_pool *pool, uint32_t type, const float *x, size_t rows, size_t cols, void *dst);
 // dst[cols] = row r of W [rows, cols] in f32, any layout (the embedding lookup).
 void smol_matrix_row_f32(const void *W, smol_dtype dt, size_t cols, size_t r, float *dst);
 // Rows of a GGUF matrix [rows, cols] (row_bytes each) to f32 or bf16 (rounded to nearest even)

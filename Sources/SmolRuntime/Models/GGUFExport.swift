@@ -7,14 +7,22 @@ import SmolWeights
 /// keys and tensor layout llama.cpp's converter writes (names mapped, q/k rows permuted for
 /// ggml's rotary layout, tokenizer and chat template as `tokenizer.*` keys).
 public enum GGUFExport {
+    /// What `smol quantize --type` writes: one block type for every matrix, or one of
+    /// llama-quantize's mixes (`*_k_m`, `*_k_s`), with llama.cpp's per-tensor rules.
     public enum TargetType: String, CaseIterable, Sendable {
-        case q8_0, q4_0, q4_1, bf16, f16, f32
+        case q8_0, q6_k, q5_k_m, q5_k_s, q5_1, q5_0, q4_k_m, q4_k_s, q4_1, q4_0, bf16, f16, f32
 
+        /// The type of a matrix no rule picks out.
         var ggml: GGMLType {
             switch self {
             case .q8_0: return .q8_0
-            case .q4_0: return .q4_0
+            case .q6_k: return .q6_K
+            case .q5_k_m, .q5_k_s: return .q5_K
+            case .q5_1: return .q5_1
+            case .q5_0: return .q5_0
+            case .q4_k_m, .q4_k_s: return .q4_K
             case .q4_1: return .q4_1
+            case .q4_0: return .q4_0
             case .bf16: return .bf16
             case .f16: return .f16
             case .f32: return .f32
@@ -29,6 +37,13 @@ public enum GGUFExport {
             case .q4_0: return 2
             case .q4_1: return 3
             case .q8_0: return 7
+            case .q5_0: return 8
+            case .q5_1: return 9
+            case .q4_k_s: return 14
+            case .q4_k_m: return 15
+            case .q5_k_s: return 16
+            case .q5_k_m: return 17
+            case .q6_k: return 18
             case .bf16: return 32
             }
         }
@@ -43,17 +58,39 @@ public enum GGUFExport {
         public let description: String
     }
 
-    /// The type a tensor is written in. 1-D tensors (norms) stay F32, as llama.cpp keeps them.
-    /// With q4_0/q4_1 the output matrix (or the embedding, when it is tied to the output) is kept
-    /// at Q8_0: llama-quantize keeps it higher too (Q6_K, which smol does not write yet). Rows that
-    /// are not whole 32-value blocks fall back to F16.
-    static func type(for name: String, dims: [Int], target: TargetType, tied: Bool) -> GGMLType {
+    /// The type a tensor is written in: llama-quantize's choice without an importance matrix
+    /// (llama_tensor_get_type for a dense llama/smollm3 model), so a file has the same mix as
+    /// the one llama-quantize makes from the same source.
+    /// - 1-D tensors (norms) stay F32, as llama.cpp's converter writes them.
+    /// - The output matrix, or the embedding when it is tied to the output, goes to Q6_K (Q8_0
+    ///   stays Q8_0; Q8_0 too when its rows are not whole blocks of the target type).
+    /// - `*_k_m`: attn_v and ffn_down of the layers `useMoreBits` picks go to Q6_K;
+    ///   `q4_k_s`: attn_v of the first 4 layers and ffn_down of the first eighth go to Q5_K.
+    /// - Rows that are not whole blocks fall back as llama.cpp's tensor_type_fallback does:
+    ///   Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0, then F16 if still not whole blocks.
+    static func type(for name: String, dims: [Int], target: TargetType, tied: Bool, layers: Int) -> GGMLType {
         if dims.count == 1 { return .f32 }
         var t = target.ggml
-        if target == .q4_0 || target == .q4_1, name == "output.weight" || (tied && name == "token_embd.weight") { t = .q8_0 }
-        if t.blockSize > 1, dims[0] % t.blockSize != 0 { t = .f16 }
+        guard t.blockSize > 1 else { return t }
+        let layer = name.hasPrefix("blk.") ? Int(name.split(separator: ".")[1]) : nil
+        if name == "output.weight" || (tied && name == "token_embd.weight") {
+            if dims[0] % t.blockSize != 0 { t = .q8_0 } else if t != .q8_0 { t = .q6_K }
+        } else if let i = layer, name.hasSuffix(".attn_v.weight") {
+            if target == .q4_k_m || target == .q5_k_m, useMoreBits(i, layers) { t = .q6_K }
+            else if target == .q4_k_s, i < 4 { t = .q5_K }
+        } else if let i = layer, name.hasSuffix(".ffn_down.weight") {
+            if target == .q4_k_m || target == .q5_k_m, useMoreBits(i, layers) { t = .q6_K }
+            else if target == .q4_k_s, i < layers / 8 { t = .q5_K }
+        }
+        if dims[0] % t.blockSize != 0 {
+            t = [GGMLType.q4_K: .q5_0, .q5_K: .q5_1, .q6_K: .q8_0][t] ?? t
+            if dims[0] % t.blockSize != 0 { t = .f16 }
+        }
         return t
     }
+
+    /// llama.cpp's use_more_bits: the first and last eighth of the layers and every third between.
+    static func useMoreBits(_ i: Int, _ n: Int) -> Bool { i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2 }
 
     /// A tensor to write: its GGUF name, ggml dims, and its values as f32 rows in GGUF order.
     struct Source {
@@ -88,7 +125,10 @@ public enum GGUFExport {
         }
         writer.set("general.file_type", .uint32(target.fileType))
         writer.set("general.quantization_version", .uint32(2))
-        let types = sources.map { type(for: $0.name, dims: $0.dims, target: target, tied: tied) }
+        let layers = sources.compactMap { $0.name.hasPrefix("blk.") ? Int($0.name.split(separator: ".")[1]) : nil }.max().map { $0 + 1 } ?? 0
+        let types = sources.map { type(for: $0.name, dims: $0.dims, target: target, tied: tied, layers: layers) }
+        let pool = smol_pool_create(Int32(max(1, threads)))
+        defer { smol_pool_destroy(pool) }
         let infos = zip(sources, types).map { s, t in
             (name: s.name, type: t, dims: s.dims, byteCount: t.rowBytes(s.dims[0])! * (s.dims.dropFirst().reduce(1, *)))
         }
@@ -101,16 +141,19 @@ public enum GGUFExport {
             let rowBytes = t.rowBytes(cols)!
             try values.withUnsafeBufferPointer { v in
                 try out.withUnsafeMutableBytes { o in
-                    for r in 0..<rows {
-                        let x = v.baseAddress! + r * cols, y = o.baseAddress! + r * rowBytes
-                        switch t {
-                        case .f32: memcpy(y, x, cols * 4)
-                        case .f16: smol_store_row(x, y, SMOL_F16, cols)
-                        case .bf16: smol_store_row(x, y, SMOL_BF16, cols)
-                        default:
-                            guard smol_quantize(t.rawValue, x, y, cols) == 0 else {
-                                throw ExportError(description: "\(sources[i].name): cannot quantize to \(t.name)")
+                    switch t {
+                    case .f32, .f16, .bf16:
+                        for r in 0..<rows {
+                            let x = v.baseAddress! + r * cols, y = o.baseAddress! + r * rowBytes
+                            switch t {
+                            case .f32: memcpy(y, x, cols * 4)
+                            case .f16: smol_store_row(x, y, SMOL_F16, cols)
+                            default: smol_store_row(x, y, SMOL_BF16, cols)
                             }
+                        }
+                    default:
+                        guard smol_quantize_rows(pool, t.rawValue, v.baseAddress!, rows, cols, o.baseAddress!) == 0 else {
+                            throw ExportError(description: "\(sources[i].name): cannot quantize to \(t.name)")
                         }
                     }
                 }

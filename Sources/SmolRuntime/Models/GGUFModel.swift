@@ -287,7 +287,7 @@ public struct GGUFModelSource {
 
     /// Every tensor under its Hugging Face name. Unknown tensors are an error (a bias or an
     /// extra matrix would otherwise be silently ignored). f32/f16/bf16 tensors are used in place
-    /// from the mapped file. With `keepQuantized`, Q8_0/Q4_0/Q4_1/Q4_K/Q5_K/Q6_K blocks are what
+    /// from the mapped file. With `keepQuantized`, Q8_0/Q4_0/Q4_1/Q5_0/Q5_1/Q4_K/Q5_K/Q6_K blocks are what
     /// the kernels read (see keptBlocks: in place, or interleaved by 8 rows). Other quantized tensors, or all of them without `keepQuantized`, are
     /// dequantized at load to `dequantizeTo` (bf16: half the memory; f32: the exact values, for
     /// the f32 reference path).
@@ -351,7 +351,7 @@ public struct GGUFModelSource {
 }
 
 extension GGUFModelSource {
-    /// A tensor of blocks as the kernels read them: a view of the mapping (Q8_0, Q5_K, rows not
+    /// A tensor of blocks as the kernels read them: a view of the mapping (Q8_0, Q5_0, Q5_1, Q5_K, rows not
     /// a multiple of 8); or, for Q4_0/Q4_1/Q4_K/Q6_K matrices (the embedding too), rows
     /// interleaved by 8, the layout of the fast decode kernels, in a buffer of the same size
     /// (Q4_K: +2.8%) with the mapped pages dropped; q/k (`heads` given) rows in Hugging Face order.
