@@ -45,7 +45,6 @@ def quantized_gguf(mdir, tag, qtype):
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
             c.say(f"  smol quantize failed: {r.stderr.strip()[-300:]}")
-            c.say(f"  (K-quant mixes: llama-quantize {tag}-BF16.gguf {os.path.basename(path)} {qtype.upper()})")
             return None
     return path
 
