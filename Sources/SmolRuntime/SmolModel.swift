@@ -28,6 +28,10 @@ public final class SmolModel: @unchecked Sendable {
         /// of the file). false: dequantize them at load to bf16 (or f32 with precision .f32).
         /// `precision == .f32` always dequantizes to f32, the exact reference.
         public var keepQuantized: Bool = true
+        /// A GGUF text model's vision projector (`mmproj` GGUF, clip arch with the idefics3
+        /// projector, as llama.cpp ships SmolVLM2): adds the SigLIP tower, connector and image
+        /// settings. Folders carry their vision weights and refuse it.
+        public var mmproj: String? = nil
         public init() {}
         /// f32 activations and KV cache: the path compared with transformers in float32.
         public static var exactF32: LoadOptions { var o = LoadOptions(); o.precision = .f32; o.kvType = .f32; return o }
@@ -63,17 +67,29 @@ public final class SmolModel: @unchecked Sendable {
                                          kvType: options.kvType)
             progress(.tokenizer)
             tokenizer = try Tokenizer(json: source.tokenizerJSON())
-            vision = nil
+            if let mm = options.mmproj {
+                let projector = try GGUFVisionSource(path: mm)
+                vision = try VisionLanguageModel(mmproj: projector, text: config,
+                                                 threads: options.threads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                                 dequantizeTo: exact ? .f32 : .bf16, ctx: model.ctx, tokenizer: tokenizer)
+            } else {
+                vision = nil
+            }
             defaults = try source.generationDefaults(config: config)
             if let t = try source.chatTemplate {
-                prompt = PromptBuilder(template: try ChatTemplate(source: t), bosToken: try source.tokenString("tokenizer.ggml.bos_token_id"),
-                                   eosToken: try source.tokenString("tokenizer.ggml.eos_token_id"))
+                var builder = PromptBuilder(template: try ChatTemplate(source: t), bosToken: try source.tokenString("tokenizer.ggml.bos_token_id"),
+                                            eosToken: try source.tokenString("tokenizer.ggml.eos_token_id"))
+                if vision != nil { builder.textAsParts = true }
+                prompt = builder
             } else {
                 prompt = nil
             }
             loadSeconds = Date().timeIntervalSince(t0)
             progress(.done(seconds: loadSeconds))
             return
+        }
+        if let mm = options.mmproj {
+            throw ConfigError.invalid(file: mm, field: "--mmproj", reason: "a projector file goes with a GGUF text model; the folder \(directory) carries its own weights")
         }
         config = try ModelLoader.loadConfig(directory: directory)
         let weights = try ModelWeights(directory: directory)

@@ -9,9 +9,15 @@ extension KVCacheType: ExpressibleByArgument {}
 struct ModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(
         "Model: a Hugging Face folder, a .gguf file, or a repo id in the local HF cache. Default: $SMOL_MODEL, else Models/SmolLM2-135M-Instruct.",
-        discussion: "A repo id (HuggingFaceTB/SmolLM3-3B) is found under $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub, never downloaded; for a repo of several GGUF files add :TAG (ggml-org/SmolLM3-3B-GGUF:Q4_K_M). GGUF: llama and smollm3 architectures; Q8_0, Q4_0, Q4_1, Q4_K, Q5_K and Q6_K tensors are computed from as stored (integer dot products, x quantized to 8-bit blocks); Q5_0, Q5_1 and IQ4_NL are dequantized to bf16 at load; --precision f32 dequantizes everything to f32 (the exact path).",
+        discussion: "A repo id (HuggingFaceTB/SmolLM3-3B) is found under $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub, never downloaded; for a repo of several GGUF files add :TAG (ggml-org/SmolLM3-3B-GGUF:Q4_K_M). GGUF: llama and smollm3 architectures; Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K tensors are computed from as stored (integer dot products, x quantized to 8-bit blocks); IQ4_NL is dequantized to bf16 at load; --precision f32 dequantizes everything to f32 (the exact path).",
         valueName: "folder|file.gguf|org/repo"))
     var model: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "With a GGUF --model of SmolVLM's text decoder: its vision projector file (mmproj GGUF, as llama.cpp ships SmolVLM2), for images and video.",
+        discussion: "The SigLIP tower, the connector and the image settings (tile size, longest edge, mean, std) come from the file's clip.* keys; block types are dequantized to bf16 at load.",
+        valueName: "mmproj.gguf"))
+    var mmproj: String?
 
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
@@ -47,6 +53,7 @@ struct ModelOptions: ParsableArguments {
         opts.threads = threads
         opts.precision = precision
         opts.kvType = kvType
+        opts.mmproj = mmproj
         if let t = threads, t < 1 { throw CLIError("--threads must be at least 1") }
         let path = try resolvedPath()
         let m = try SmolModel(directory: path, options: opts) { step in

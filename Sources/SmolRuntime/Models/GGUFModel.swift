@@ -193,7 +193,9 @@ public struct GGUFModelSource {
             }
             pairs.append((tok, NSNumber(value: i)))
             switch TokenType(rawValue: ty) {
-            case .normal?: break
+            // Unused: placeholders padding the vocabulary to the embedding's rows (llama.cpp's
+            // converter and smol quantize write them); plain vocabulary entries no merge produces.
+            case .normal?, .unused?: break
             case .control?, .userDefined?:
                 let special = ty == TokenType.control.rawValue
                 added.append(["id": NSNumber(value: i), "content": tok, "single_word": false, "lstrip": false, "rstrip": false,

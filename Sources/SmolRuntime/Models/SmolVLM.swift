@@ -28,6 +28,16 @@ public struct VisionLanguageConfig: Equatable, Sendable {
     /// `<image>` tokens per tile: (patches per side / scale_factor)^2.
     public var imageSeqLen: Int { (vision.patchesPerSide / scaleFactor) * (vision.patchesPerSide / scaleFactor) }
 
+    /// A text decoder and a vision tower from separate files (a GGUF text model and its mmproj);
+    /// `file` names them in errors.
+    public init(text: TransformerConfig, vision: VisionConfig, scaleFactor: Int, imageTokenId: Int, file: String) throws {
+        self.text = text
+        self.vision = vision
+        self.scaleFactor = scaleFactor
+        self.imageTokenId = imageTokenId
+        try validate(file: file)
+    }
+
     public init(_ cfg: JSONObject) throws {
         text = try SmolVLM.textConfig(cfg)
         guard let v = try cfg.object("vision_config") else {

@@ -19,27 +19,47 @@ public final class VisionLanguageModel: @unchecked Sendable {
     let projection: WeightMatrix  // [text hidden, vision hidden * scale^2], no bias
     let ctx: ComputeContext
     let tokenizer: TextTokenizer
+    /// What the encoder's and projection's matrices point into (an mmproj's own tensors live
+    /// only here; a folder's are the text model's too).
+    let weights: ModelWeights
 
-    public init(directory: String, config: VisionLanguageConfig, weights: ModelWeights, ctx: ComputeContext,
-                tokenizer: TextTokenizer) throws {
+    public convenience init(directory: String, config: VisionLanguageConfig, weights: ModelWeights, ctx: ComputeContext,
+                            tokenizer: TextTokenizer) throws {
+        let (proc, seqLen) = try Self.loadProcessor(directory: directory)
+        if let seqLen, seqLen != config.imageSeqLen {
+            throw ConfigError.invalid(file: directory + "/processor_config.json", field: "image_seq_len",
+                                      reason: "\(seqLen), but the vision config gives \(config.imageSeqLen) tokens per tile")
+        }
+        guard proc.tileSize == config.vision.imageSize else {
+            throw ConfigError.invalid(file: directory + "/preprocessor_config.json", field: "max_image_size.longest_edge",
+                                      reason: "\(proc.tileSize), but the vision encoder takes \(config.vision.imageSize) px tiles")
+        }
+        try self.init(config: config, weights: weights, processor: proc, ctx: ctx, tokenizer: tokenizer)
+    }
+
+    /// A text model's GGUF and its `mmproj` GGUF (GGUFVisionSource): the tower, connector and
+    /// image settings from the mmproj, `<image>`'s id from the text model's tokenizer.
+    public convenience init(mmproj: GGUFVisionSource, text: TransformerConfig, threads: Int, dequantizeTo: DType,
+                            ctx: ComputeContext, tokenizer: TextTokenizer) throws {
+        guard let img = tokenizer.tokenId(SmolVLMPrompt.imageToken) else { throw VisionPromptError.missingToken(SmolVLMPrompt.imageToken) }
+        let config = try VisionLanguageConfig(text: text, vision: mmproj.vision, scaleFactor: mmproj.scaleFactor, imageTokenId: img,
+                                              file: mmproj.file.path)
+        try self.init(config: config, weights: try mmproj.weights(threads: threads, dequantizeTo: dequantizeTo),
+                      processor: mmproj.processor, ctx: ctx, tokenizer: tokenizer)
+    }
+
+    init(config: VisionLanguageConfig, weights: ModelWeights, processor proc: SmolVLMImageProcessor.Config, ctx: ComputeContext,
+         tokenizer: TextTokenizer) throws {
         self.config = config
         self.ctx = ctx
         self.tokenizer = tokenizer
+        self.weights = weights
         encoder = try SigLIPEncoder(config: config.vision, weights: weights)
         let s2 = config.scaleFactor * config.scaleFactor
         projection = try WeightBinder(weights).matrix("model.connector.modality_projection.proj.weight",
                                                       config.text.hiddenSize, config.vision.hiddenSize * s2)
-        let (proc, seqLen) = try Self.loadProcessor(directory: directory)
         processor = SmolVLMImageProcessor(config: proc)
-        imageSeqLen = seqLen ?? config.imageSeqLen
-        guard imageSeqLen == config.imageSeqLen else {
-            throw ConfigError.invalid(file: directory + "/processor_config.json", field: "image_seq_len",
-                                      reason: "\(imageSeqLen), but the vision config gives \(config.imageSeqLen) tokens per tile")
-        }
-        guard processor.config.tileSize == config.vision.imageSize else {
-            throw ConfigError.invalid(file: directory + "/preprocessor_config.json", field: "max_image_size.longest_edge",
-                                      reason: "\(processor.config.tileSize), but the vision encoder takes \(config.vision.imageSize) px tiles")
-        }
+        imageSeqLen = config.imageSeqLen
         // The markers must be single tokens of this tokenizer, and <image> the config's id.
         for t in [SmolVLMPrompt.fakeToken, SmolVLMPrompt.globalToken] where tokenizer.tokenId(t) == nil {
             throw VisionPromptError.missingToken(t)
