@@ -250,3 +250,48 @@ enum ProcessorTestsDigest {
         #expect(savablePositions(cache, imageTokenId: vision.config.imageTokenId) == firstImage)
     }
 }
+
+/// SmolVLM's vision half from llama.cpp's mmproj files (Tests/Fixtures/gguf/*-mmproj-f32.gguf,
+/// converted from the tiny folders by convert_hf_to_gguf.py --mmproj; scripts/make_mmproj_fixtures.py):
+/// the same tower settings, image processor settings and, for the fixture prompts' images, the
+/// same image features as the folder, to the bit (the same f32 values in the same kernels).
+@Suite(.serialized) struct GGUFVisionTests {
+    static func mmproj(_ shape: String) -> String { FixturePaths.repoRoot + "/Tests/Fixtures/gguf/\(shape)-mmproj-f32.gguf" }
+
+    @Test(arguments: VisionLanguageTests.shapes)
+    func mmprojGivesTheFoldersFeatures(_ shape: String) throws {
+        let m = try VisionLanguageTests.loaded.get(shape)
+        let folder = try #require(m.vision)
+        let src = try GGUFVisionSource(path: Self.mmproj(shape))
+        #expect(src.vision == folder.config.vision)
+        #expect(src.scaleFactor == folder.config.scaleFactor)
+        var want = folder.processor.config
+        want.videoLongestEdge = src.processor.videoLongestEdge  // not in the mmproj keys; the tile size there
+        #expect(src.processor == want)
+        let gguf = try VisionLanguageModel(mmproj: src, text: m.config, threads: 2, dequantizeTo: .f32, ctx: m.model.ctx,
+                                           tokenizer: m.tokenizer)
+        #expect(gguf.config == folder.config)
+        #expect(gguf.imageSeqLen == folder.imageSeqLen)
+        let f = try VisionLanguageTests.fixture(shape)
+        for c in f.cases where !c.images.isEmpty {
+            let images = try c.images.map { try ImageDecoder.load(path: FixturePaths.repoRoot + "/Tests/Fixtures/vision/images/" + $0).image }
+            let text = "<|im_start|>User:" + String(repeating: "<image>", count: images.count) + "What is this?<end_of_utterance>\nAssistant:"
+            let a = try folder.prepare(prompt: text, images: images), b = try gguf.prepare(prompt: text, images: images)
+            #expect(a.ids == b.ids, "\(shape) / \(c.label): ids")
+            #expect(a.features?.rows == b.features?.rows, "\(shape) / \(c.label): image features differ")
+        }
+    }
+
+    @Test func badProjectorFilesAreRefusedByName() throws {
+        // A text model's GGUF is not a projector.
+        #expect { try GGUFVisionSource(path: GGUFModelTests.dir + "/llama_tied_f32.gguf") } throws: {
+            "\($0)".contains("general.architecture") && "\($0)".contains("mmproj")
+        }
+        // A folder carries its own vision weights.
+        var o = SmolModel.LoadOptions.exactF32
+        o.mmproj = Self.mmproj("smolvlm-256m-shape")
+        #expect { try SmolModel(directory: FixturePaths.repoRoot + "/Models/smolvlm-256m-shape", options: o) } throws: {
+            "\($0)".contains("--mmproj")
+        }
+    }
+}
