@@ -21,8 +21,9 @@ import Testing
         Shape(heads: 9, kv: 3, d: 64, pos0: 4083, nq: 17), Shape(heads: 8, kv: 2, d: 128, pos0: 4099, nq: 1),
     ]
 
-    /// Max error of smol_attention and smol_attention_prefill against the reference.
-    static func check(_ s: Shape, _ dt: smol_dtype) -> (decode: Double, prefill: Double) {
+    /// Max error of smol_attention and smol_attention_prefill against the reference, and of the
+    /// bf16 flash kernel (nil where it declines), with the largest |reference| value.
+    static func check(_ s: Shape, _ dt: smol_dtype) -> (decode: Double, prefill: Double, bf16: Double?, mean16: Double?, scale: Double) {
         let stride = s.pos0 + s.nq + 3, n = s.kv * stride * s.d
         let q = KernelTests.randoms(s.nq * s.heads * s.d, seed: 31).map { $0 * 2 }
         let kf = KernelTests.randoms(n, seed: 32), vf = KernelTests.randoms(n, seed: 33)
@@ -68,7 +69,15 @@ import Testing
                                        stride, scale, &scratchP, per)
             }
         }
-        return (err(out), err(outP))
+        var outB = [Float](repeating: .nan, count: ref.count)
+        let did = kStore.withUnsafeBytes { kb in
+            vStore.withUnsafeBytes { vb in
+                smol_attention_flash_bf16(ctx.pool, q, kb.baseAddress, vb.baseAddress, dt, &outB, s.nq, s.pos0, s.heads, s.kv, s.d,
+                                          stride, scale)
+            }
+        }
+        let mean = did == 1 ? zip(outB, ref).map { abs(Double($0) - $1) }.reduce(0, +) / Double(ref.count) : nil
+        return (err(out), err(outP), did == 1 ? err(outB) : nil, mean, ref.map(abs).max()!)
     }
 
     @Test(arguments: [SMOL_F32.rawValue, SMOL_BF16.rawValue])
@@ -78,11 +87,53 @@ import Testing
             KernelTests.forEachLevel { isa in
                 // The scalar decode path is quadratic in a debug build: long contexts once, at the best level.
                 if s.nq >= 112 && isa < ComputeContext.bestISA { return }
-                let (e1, e2) = Self.check(s, dt)
+                let (e1, e2, _, _, _) = Self.check(s, dt)
                 #expect(e1 < 2e-5, "decode entry, isa \(isa), \(s), kv \(raw): \(e1)")
                 #expect(e2 < 2e-5, "prefill entry, isa \(isa), \(s), kv \(raw): \(e2)")
             }
         }
+    }
+
+    /// The bf16 flash kernel (--precision bf16 over a bf16 cache, AVX512_BF16 CPUs): q and the
+    /// softmax numerators rounded to bf16 (relative error 2^-9 each), so scores move by about
+    /// |q||k| 2^-9 and weights by as much. Measured (Zen 4), relative to the largest output: max
+    /// error 0.14-0.21%, mean 0.008-0.041% (the long context's mean is the tightest, 2.4x below its
+    /// bound); a wrong block, mask or pair moves them by far more.
+    /// It must decline an f32 cache, odd head_dim and CPUs without AVX512_BF16.
+    @Test func bf16FlashIsWithinBF16Rounding() throws {
+        try #require(ComputeContext.bestISA >= Int32(SMOL_ISA_AVX512_BF16), "no AVX512_BF16 on this CPU: nothing to test")
+        for s in Self.shapes.filter({ $0.nq >= 17 }) + [Shape(heads: 4, kv: 4, d: 72, pos0: 70, nq: 61), Shape(heads: 4, kv: 1, d: 64, pos0: 0, nq: 63)] {
+            let (_, _, e, mean, top) = Self.check(s, SMOL_BF16)
+            let err = try #require(e, "\(s): declined"), m = mean!
+            #expect(err < 0.01 * top, "\(s): max error \(err) of outputs up to \(top)")
+            #expect(m < 1e-3 * top, "\(s): mean error \(m) of outputs up to \(top)")
+        }
+        // Chunks give the same bits as one call (each query's blocks and order are its own).
+        let s = Shape(heads: 16, kv: 4, d: 128, pos0: 0, nq: 150), stride = 160, n = s.kv * stride * s.d
+        let q = KernelTests.randoms(s.nq * s.heads * s.d, seed: 41)
+        var kb = [UInt16](repeating: 0, count: n), vb = kb
+        KernelTests.randoms(n, seed: 42).withUnsafeBufferPointer { smol_store_row($0.baseAddress, &kb, SMOL_BF16, n) }
+        KernelTests.randoms(n, seed: 43).withUnsafeBufferPointer { smol_store_row($0.baseAddress, &vb, SMOL_BF16, n) }
+        var whole = [Float](repeating: .nan, count: q.count), parts = whole
+        #expect(smol_attention_flash_bf16(Self.ctx.pool, q, kb, vb, SMOL_BF16, &whole, 150, 0, 16, 4, 128, stride, 0.1) == 1)
+        let split = 97 * s.heads * s.d
+        parts.withUnsafeMutableBufferPointer { o in
+            q.withUnsafeBufferPointer { qp in
+                _ = smol_attention_flash_bf16(Self.ctx.pool, qp.baseAddress, kb, vb, SMOL_BF16, o.baseAddress, 97, 0, 16, 4, 128, stride, 0.1)
+                _ = smol_attention_flash_bf16(Self.ctx.pool, qp.baseAddress! + split, kb, vb, SMOL_BF16, o.baseAddress! + split, 53, 97,
+                                              16, 4, 128, stride, 0.1)
+            }
+        }
+        #expect(whole == parts)
+        var out = [Float](repeating: .nan, count: 4 * 64)
+        let f = [Float](repeating: 1, count: 4 * 64), h = [UInt16](repeating: 0x3f80, count: 4 * 64)
+        #expect(smol_attention_flash_bf16(Self.ctx.pool, f, f, f, SMOL_F32, &out, 1, 0, 4, 1, 64, 1, 0.1) == 0, "f32 cache")
+        #expect(smol_attention_flash_bf16(Self.ctx.pool, f, h, h, SMOL_BF16, &out, 1, 0, 4, 1, 63, 1, 0.1) == 0, "odd head_dim")
+        let below = ComputeContext.withISA(Int32(SMOL_ISA_AVX512)) {
+            smol_attention_flash_bf16(Self.ctx.pool, f, h, h, SMOL_BF16, &out, 1, 0, 4, 1, 64, 1, 0.1)
+        }
+        #expect(below == 0, "below avx512bf16")
+        #expect(out.allSatisfy { $0.isNaN })
     }
 
     /// The flash kernel declines below AVX-512 (the caller then takes the sgemm path) and for

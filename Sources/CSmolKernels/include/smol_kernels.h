@@ -212,6 +212,13 @@ int smol_attention_flash(smol_pool *pool, const float *q, const void *kc, const 
                          float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
                          size_t cache_stride, float scale);
 
+// The same with bf16 dot products (AVX512_BF16, bf16 cache, even head_dim): q and the softmax
+// numerators rounded to bf16, f32 accumulation, half the instructions (attention_flash_bf16.c).
+// For --precision bf16; returns 0 when the CPU, cache type or shape does not allow it.
+int smol_attention_flash_bf16(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype kv_dt,
+                              float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
+                              size_t cache_stride, float scale);
+
 // ---- Vision encoder (SigLIP) -----------------------------------------------------------
 // y = (x - mean) / sqrt(var + eps) * w + b over n rows of length dim.
 void smol_layernorm(smol_pool *pool, const float *x, const float *w, const float *b, float *y, size_t n,
