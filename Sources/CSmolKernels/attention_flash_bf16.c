@@ -1,4 +1,4 @@
-// Prefill attention with bf16 dot products (AVX512_BF16), for --precision bf16 over a bf16 KV
+// Prefill attention with bf16 dot products (AVX512_BF16), meant for --precision bf16 over a bf16 KV
 // cache: the blocking of attention_flash.c (64-key blocks, one K/V block read per GQA group,
 // online softmax in f32), with both products on vdpbf16ps, two bf16 pairs per lane:
 //
@@ -11,6 +11,12 @@
 // That is half the instructions of the f32 kernels, with f32 accumulation, as a bf16 SDPA does;
 // the f32 path (attention_flash.c) stays the exact one. Kp/Vp are built once per call (len * d
 // * 4 bytes per kv head, the size of the f32 Kt the f32 path builds).
+//
+// Not wired into the model yet: a prompt token must get the same bits in a long chunk, as the
+// one-token remainder after a prefix-cache hit, and decoded (forward([t]) is decode), while
+// decode attention is f32 and packing Kp/Vp per decode step costs more than the attention. The
+// way there is a cache that keeps K and V in these pair layouts as it stores them, with decode
+// on the same kernel.
 #include "smol_kernels.h"
 #include "internal.h"
 

@@ -82,8 +82,7 @@ public enum KernelInfo {
         out.append(("gemm f16/f32", blas))
         switch level {
         case SMOL_ISA_AVX512...:
-            out.append(("attention", "decode: avx2 GQA (sliced positions); prefill: avx512 flash-style (64-key blocks, online softmax)"
-                + (precision == .bf16 && level >= SMOL_ISA_AVX512_BF16 ? ", vdpbf16ps for QK^T and PV over a bf16 KV cache" : "")))
+            out.append(("attention", "decode: avx2 GQA (sliced positions); prefill: avx512 flash-style (64-key blocks, online softmax)"))
             out.append(("elementwise", "avx512 SiLU, avx2 exp (softmax, GELU)"))
         case SMOL_ISA_AVX2:
             out.append(("attention", "decode: avx2 GQA (sliced positions); prefill: OpenBLAS sgemm per head and query block"))

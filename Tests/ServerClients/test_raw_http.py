@@ -553,7 +553,7 @@ class RawQueueTest(ServerTestCase):
     def test_queued_stream_gets_headers_first_chunk_and_keep_alives(self):
         """A stream waiting behind another gets its role chunk at once and SSE comments while it waits."""
         a = stream_request(self.server, "/v1/chat/completions",
-                           self.chat_body(LONG_PROMPT, stream=True, max_tokens=300, temperature=0))
+                           self.chat_body(LONG_PROMPT, stream=True, max_tokens=300, temperature=0, ignore_eos=True))
         self.assertEqual(a.status, 200)
         try:
             for ev in a.events():
@@ -582,9 +582,10 @@ class RawQueueTest(ServerTestCase):
             a.close()
 
     def test_queue_full_gives_429_with_retry_after(self):
-        # A: a long generation occupying the generator.
+        # A: a long generation occupying the generator (ignore_eos: its length must not depend on
+        # where the model's greedy reply happens to end).
         a = stream_request(self.server, "/v1/chat/completions",
-                           self.chat_body(LONG_PROMPT, stream=True, max_tokens=400))
+                           self.chat_body(LONG_PROMPT, stream=True, max_tokens=400, ignore_eos=True))
         self.assertEqual(a.status, 200)
         events = a.events()
         for ev in events:                                  # wait until A is really generating

@@ -214,7 +214,8 @@ int smol_attention_flash(smol_pool *pool, const float *q, const void *kc, const 
 
 // The same with bf16 dot products (AVX512_BF16, bf16 cache, even head_dim): q and the softmax
 // numerators rounded to bf16, f32 accumulation, half the instructions (attention_flash_bf16.c).
-// For --precision bf16; returns 0 when the CPU, cache type or shape does not allow it.
+// Returns 0 when the CPU, cache type or shape does not allow it. Not called by the model yet: a
+// token's attention must not depend on prefill vs decode (decode attention is f32).
 int smol_attention_flash_bf16(smol_pool *pool, const float *q, const void *kc, const void *vc, smol_dtype kv_dt,
                               float *out, size_t nq, size_t pos0, size_t n_heads, size_t n_kv, size_t head_dim,
                               size_t cache_stride, float scale);
