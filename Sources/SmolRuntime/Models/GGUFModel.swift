@@ -333,20 +333,7 @@ public struct GGUFModelSource {
                 }
                 map = Self.unpermuteRows(rows: rows, heads: heads)
             }
-            let dt = direct ?? dequantizeTo
-            let buffer = OwnedBuffer(bytes: info.elementCount * dt.byteSize)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int(smol_pool_size(pool)) * cols)
-            defer { scratch.deallocate() }
-            let rc: Int32 = map.withOptionalBuffer { m in
-                smol_dequantize_rows(pool, info.type.rawValue, src, rows, cols, info.byteCount / rows, m, buffer.pointer,
-                                     smol_dtype(dt)!, scratch)
-            }
-            guard rc == 0 else { throw GGUFError.tensor(file: path, tensor: name, rule: "cannot dequantize \(info.type.name) (code \(rc))") }
-            // The mapped blocks are not read again: drop their pages, so the process holds the
-            // dequantized copy only (not both).
-            file.releasePages(of: info)
-            out.append(Tensor(info: TensorInfo(name: hf, dtype: dt, shape: info.shape, begin: 0, byteCount: info.elementCount * dt.byteSize),
-                              data: UnsafeRawPointer(buffer.pointer), owner: buffer))
+            out.append(try file.dequantized(info, as: hf, to: direct ?? dequantizeTo, rowMap: map, pool: pool))
         }
         return try ModelWeights(source: path, tensors: out)
     }
@@ -387,6 +374,26 @@ extension GGUFModelSource {
         }
         file.releasePages(of: info)
         return Tensor(info: t, data: UnsafeRawPointer(buffer.pointer), owner: buffer)
+    }
+}
+
+extension GGUFFile {
+    /// Tensor `info` as `dt` (f32 or bf16; rounded to nearest even) in memory of its own, named
+    /// `hf`, output row r from source row rowMap[r]. The mapped blocks are not read again, so
+    /// their pages are dropped: the process holds the converted copy only, not both.
+    func dequantized(_ info: GGUFTensorInfo, as hf: String, to dt: DType, rowMap: [Int32]?, pool: OpaquePointer?) throws -> Tensor {
+        let cols = info.dims[0], rows = info.elementCount / cols
+        let buffer = OwnedBuffer(bytes: info.elementCount * dt.byteSize)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int(smol_pool_size(pool)) * cols)
+        defer { scratch.deallocate() }
+        let rc: Int32 = rowMap.withOptionalBuffer { m in
+            smol_dequantize_rows(pool, info.type.rawValue, pointer(for: info), rows, cols, info.byteCount / rows, m, buffer.pointer,
+                                 smol_dtype(dt)!, scratch)
+        }
+        guard rc == 0 else { throw GGUFError.tensor(file: path, tensor: info.name, rule: "cannot dequantize \(info.type.name) (code \(rc))") }
+        releasePages(of: info)
+        return Tensor(info: TensorInfo(name: hf, dtype: dt, shape: info.shape, begin: 0, byteCount: info.elementCount * dt.byteSize),
+                      data: UnsafeRawPointer(buffer.pointer), owner: buffer)
     }
 }
 

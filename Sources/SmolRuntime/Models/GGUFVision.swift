@@ -100,16 +100,7 @@ public struct GGUFVisionSource {
             guard info.type.isDequantizable else {
                 throw GGUFError.tensor(file: path, tensor: name, rule: "type \(info.type.name) is not supported")
             }
-            let cols = info.dims[0], rows = info.elementCount / cols
-            let buffer = OwnedBuffer(bytes: info.elementCount * dequantizeTo.byteSize)
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Int(smol_pool_size(pool)) * cols)
-            defer { scratch.deallocate() }
-            let rc = smol_dequantize_rows(pool, info.type.rawValue, file.pointer(for: info), rows, cols, info.byteCount / rows, nil,
-                                          buffer.pointer, smol_dtype(dequantizeTo)!, scratch)
-            guard rc == 0 else { throw GGUFError.tensor(file: path, tensor: name, rule: "cannot dequantize \(info.type.name) (code \(rc))") }
-            out.append(Tensor(info: TensorInfo(name: hf, dtype: dequantizeTo, shape: info.shape, begin: 0,
-                                               byteCount: info.elementCount * dequantizeTo.byteSize),
-                              data: UnsafeRawPointer(buffer.pointer), owner: buffer))
+            out.append(try file.dequantized(info, as: hf, to: dequantizeTo, rowMap: nil, pool: pool))
         }
         return try ModelWeights(source: path, tensors: out)
     }
