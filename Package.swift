@@ -28,11 +28,14 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "SmolKernels", dependencies: ["CSmolKernels", "CBLAS", "SmolWeights"]),
         .target(name: "SmolJSON"),
+        // Constrained decoding: JSON Schema / GBNF to byte grammars and token masks.
+        .target(name: "CSmolGrammar", path: "Sources/CSmolGrammar", cSettings: optimizedC),
+        .target(name: "SmolGrammar", dependencies: ["CSmolGrammar", "SmolJSON"]),
         .target(name: "SmolWeights", dependencies: ["SmolJSON"]),
         .target(name: "SmolTokenizers", dependencies: ["SmolJSON"]),
         .target(name: "SmolTemplates", dependencies: ["SmolJSON"]),
         .target(name: "SmolRuntime", dependencies: [
-            "CSmolKernels", "SmolKernels", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates", "SmolVision",
+            "CSmolKernels", "SmolKernels", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates", "SmolVision", "SmolGrammar",
         ]),
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
         .target(name: "SmolVision", dependencies: ["CSmolKernels", "CSmolImage", "SmolJSON"]),
@@ -53,6 +56,7 @@ let package = Package(
         .testTarget(name: "SmolTemplatesTests", dependencies: ["SmolTemplates"], exclude: ["Fixtures"]),
         .testTarget(name: "SmolRuntimeTests", dependencies: ["SmolRuntime", "SmolVision", "CTestSupport"]),
         .testTarget(name: "SmolEvalTests", dependencies: ["SmolEval"]),
+        .testTarget(name: "SmolGrammarTests", dependencies: ["SmolGrammar", "SmolJSON"]),
         .testTarget(name: "SmolServerTests", dependencies: ["SmolServer", "SmolJSON"]),
         .testTarget(name: "SmolVisionTests", dependencies: ["SmolVision", "SmolJSON"]),
     ]

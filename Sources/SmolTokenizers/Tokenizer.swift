@@ -10,6 +10,13 @@ public protocol TextTokenizer: Sendable {
     var vocabSize: Int { get }
     /// Ids of added tokens marked special (skipped when decoding without specials).
     var specialIds: Set<Int> { get }
+    /// The bytes a token stands for (a piece of a character for some byte-level tokens);
+    /// what constrained decoding matches against a grammar.
+    func tokenBytes(_ id: Int) -> [UInt8]?
+}
+
+extension TextTokenizer {
+    public func tokenBytes(_ id: Int) -> [UInt8]? { token(id) == nil ? nil : Array(decode([id], skipSpecialTokens: false).utf8) }
 }
 
 /// A Hugging Face fast tokenizer built from tokenizer.json: added tokens, normalizer,
@@ -148,6 +155,13 @@ public final class Tokenizer: TextTokenizer, @unchecked Sendable {
         guard !scalars.isEmpty else { return }
         let pieces = preTokenizer?.split([scalars], atStart: atStart) ?? [scalars]
         for p in pieces { model.tokenize(p, into: &ids) }
+    }
+
+    public func tokenBytes(_ id: Int) -> [UInt8]? {
+        guard let t = token(id) else { return nil }
+        if decoder is ByteLevelDecoder && normalizedAddedText[id] == nil { return ByteLevelMapping.decode(t) }
+        if let decoder { return Array(decoder.decode([t]).joined().utf8) }
+        return Array(t.utf8)
     }
 
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {

@@ -32,6 +32,9 @@ public final class GenerationSequence: @unchecked Sendable {
     private let lastRunsAlone: Bool
     public private(set) var pendingToken: Int? = nil
     private let sampler: Sampler
+    private let processors: [any LogitsProcessor]
+    /// The logits as the processors leave them (allocated once).
+    private var processed: [Float] = []
     private var seen: Set<Int>
     private var history: [Int]
     private var detok: StreamingDetokenizer?
@@ -78,6 +81,7 @@ public final class GenerationSequence: @unchecked Sendable {
         self.fresh = fresh
         lastRunsAlone = req.imageFeatures.map { fresh.last != $0.tokenId } ?? true
         sampler = Sampler(params: req.sampling, vocabSize: model.config.vocabSize)
+        processors = try req.logitsProcessors.map { try $0() }
         seen = Set(req.promptIds)
         history = req.promptIds
         detok = tokenizer.map { StreamingDetokenizer(tokenizer: $0) }
@@ -178,7 +182,20 @@ public final class GenerationSequence: @unchecked Sendable {
         pendingToken = nil
         guard produced < budget else { return finish(.length) }
         guard logits.allSatisfy({ $0.isFinite }) else { throw ModelError.nonFiniteLogits(position: cache.count - 1) }
-        let next = sampler.sample(logits, history: history, seen: &seen)
+        let next: Int
+        if processors.isEmpty {
+            next = sampler.sample(logits, history: history, seen: &seen)
+        } else {
+            if processed.count != logits.count { processed = [Float](repeating: 0, count: logits.count) }
+            let seenNow = seen, hist = history
+            next = try processed.withUnsafeMutableBufferPointer { buf in
+                _ = buf.initialize(from: logits)
+                for p in processors { try p.process(buf) }
+                var s = seenNow
+                return sampler.sample(UnsafeBufferPointer(buf), history: hist, seen: &s)
+            }
+            for p in processors { try p.accept(next) }
+        }
         produced += 1
         if produced == 1 {
             summary.timeToFirstToken = Date().timeIntervalSince(t0) + summary.imageEncodeSeconds

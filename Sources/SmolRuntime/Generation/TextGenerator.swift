@@ -15,6 +15,8 @@ public struct GenerationRequest: Sendable {
     /// Or the tiles to encode first, on the generating thread (servers queue these).
     public var imageTiles: [RGBImage] = []
     public var vision: VisionLanguageModel? = nil
+    /// Run in order on the logits before each token is sampled (grammar constraints, biases).
+    public var logitsProcessors: [LogitsProcessorFactory] = []
 
     public init(promptIds: [Int], maxTokens: Int = 256, sampling: SamplingParameters = .init(), eosTokenIds: Set<Int> = []) {
         self.promptIds = promptIds
