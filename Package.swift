@@ -40,12 +40,12 @@ let package = Package(
         .target(name: "SmolEval", dependencies: ["SmolRuntime"]),
         .target(name: "SmolVision", dependencies: ["CSmolKernels", "CSmolImage", "SmolJSON"]),
         .target(name: "SmolServer", dependencies: [
-            "SmolRuntime", "SmolJSON", "SmolTemplates", "SmolVision",
+            "SmolRuntime", "SmolJSON", "SmolGrammar", "SmolTemplates", "SmolVision",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "smol", dependencies: [
-            "SmolRuntime", "SmolEval", "SmolServer", "SmolKernels", "SmolWeights", "SmolTokenizers", "SmolTemplates", "SmolVision",
+            "SmolRuntime", "SmolEval", "SmolServer", "SmolKernels", "SmolGrammar", "SmolJSON", "SmolWeights", "SmolTokenizers", "SmolTemplates", "SmolVision",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Test-only C helpers (SHA-256 of tensors against fixture digests).

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import SmolGrammar
+import SmolJSON
 import SmolRuntime
 
 struct Generate: AsyncParsableCommand {
@@ -26,6 +28,10 @@ struct Generate: AsyncParsableCommand {
     var context: Int?
     @Option(name: .customLong("prompt-cache"), help: "Directory of saved KV blocks (as smol serve --prompt-cache): the prompt's known prefix is read from it instead of prefilled, and the new blocks are written back.")
     var promptCache: String?
+    @Option(name: .customLong("json-schema"), help: "Constrain the reply to JSON valid under the JSON Schema in this file (after a think block, if the model thinks).")
+    var jsonSchema: String?
+    @Option(help: "Constrain the reply to this GBNF grammar file (llama.cpp's format; the start rule is root).")
+    var grammar: String?
     @Flag(help: "Print timings, tokens/s and memory to stderr.")
     var verbose = false
     @Flag(help: "Print one JSON object at the end (token ids, text, finish reason, speeds) instead of streaming.")
@@ -56,6 +62,8 @@ struct Generate: AsyncParsableCommand {
         req.imageFeatures = features
         req.stopStrings = stop
         req.ignoreEOS = ignoreEOS
+        let constraint = try makeConstraint(m)
+        if let constraint { req.logitsProcessors = [{ constraint }] }
         if let c = context, c < 1 { throw CLIError("--context must be positive") }
         let cache = m.model.makeCache(capacity: context ?? min(m.config.maxPositionEmbeddings, 8192))
         let disk = try promptCache.map { try m.diskPromptCache(directory: $0, budgetBytes: 10 << 30) }
@@ -85,12 +93,43 @@ struct Generate: AsyncParsableCommand {
         } else {
             out.write(Data("\n".utf8))
         }
+        if verbose, let constraint {
+            printErr(String(format: "grammar: %.2f ms of masking per token (%d automaton states)",
+                            constraint.maskSeconds * 1000 / Double(max(1, summary.tokens.count)), constraint.spec.automaton.stateCount))
+        }
         if verbose {
             printErr(String(format: "prompt %d tokens, prefill %.1f tok/s; generated %d tokens, decode %.1f tok/s; first token %.3f s; finish: %@; peak RSS %.0f MB",
                             summary.promptTokens, summary.prefillTokensPerSecond, summary.tokens.count,
                             summary.decodeTokensPerSecond, summary.timeToFirstToken, summary.finishReason.rawValue,
                             Double(peakRSSBytes()) / 1e6))
         }
+    }
+}
+
+extension Generate {
+    /// --json-schema / --grammar as a grammar constraint on the whole reply.
+    func makeConstraint(_ m: SmolModel) throws -> GrammarConstraint? {
+        if jsonSchema != nil && grammar != nil { throw CLIError("give --json-schema or --grammar, not both") }
+        func read(_ path: String, _ flag: String) throws -> String {
+            guard let d = FileManager.default.contents(atPath: path), d.count <= 4 << 20, let s = String(data: d, encoding: .utf8) else {
+                throw CLIError("\(flag): cannot read \(path) (a UTF-8 file of at most 4 MiB)")
+            }
+            return s
+        }
+        let automaton: GrammarAutomaton
+        if let path = jsonSchema {
+            let schema: JSONValue
+            do { schema = try JSONValue(parsing: try read(path, "--json-schema")) } catch let e as JSONParseError {
+                throw CLIError("--json-schema: \(path) is not valid JSON: \(e)")
+            }
+            do { automaton = try m.grammars.jsonSchema(schema) } catch { throw CLIError("--json-schema: \(path): \(error)") }
+        } else if let path = grammar {
+            let text = try read(path, "--grammar")
+            do { automaton = try m.grammars.gbnf(text) } catch { throw CLIError("--grammar: \(path): \(error)") }
+        } else {
+            return nil
+        }
+        return GrammarConstraint(GrammarConstraintSpec(automaton: automaton, scope: .reply(allowThinking: true), eosTokenIds: m.eosTokenIds))
     }
 }
 

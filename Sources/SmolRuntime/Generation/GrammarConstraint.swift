@@ -31,9 +31,9 @@ public struct GrammarConstraintSpec: Sendable {
 
 /// The logits processor for a grammar: masks every token whose bytes cannot continue the
 /// grammar; end-of-sequence only where the grammar can end.
-public final class GrammarConstraint: LogitsProcessor {
+public final class GrammarConstraint: LogitsProcessor, @unchecked Sendable {
     enum Mode { case free, thinking, grammar, endOnly }
-    let spec: GrammarConstraintSpec
+    public let spec: GrammarConstraintSpec
     let vocab: TokenVocabulary
     private var mode: Mode
     private var matcher: GrammarMatcher
