@@ -12,8 +12,11 @@ import SmolJSON
 /// - `oneOf` is treated as `anyOf`.
 /// Unsupported keywords are an error naming their path (`#/properties/x/multipleOf`).
 public struct JSONSchemaGrammar {
-    public private(set) var builder = GrammarBuilder()
-    let rootSchema: JSONValue
+    public internal(set) var builder = GrammarBuilder()
+    /// The document `$ref`s resolve against, and a name for it: several schemas (one per tool)
+    /// can share one grammar, each with its own `#/$defs`.
+    public private(set) var rootSchema: JSONValue
+    private var scope = ""
     private var refRules: [String: Int] = [:]
     private var shared: [String: Int] = [:]
 
@@ -31,6 +34,16 @@ public struct JSONSchemaGrammar {
     /// Any JSON object (OpenAI's `json_object`, Ollama's `format: "json"`).
     public static func anyObject() throws(GrammarError) -> Grammar {
         try compile(["type": "object", "additionalProperties": true])
+    }
+
+    /// A value of `schema`, whose `$ref`s resolve against `schema` itself (named `scope`, which
+    /// must be unique per document in this grammar). Error paths start with `path`.
+    public mutating func value(document schema: JSONValue, scope: String, path: String) throws(GrammarError) -> GrammarExpr {
+        let (savedRoot, savedScope) = (rootSchema, self.scope)
+        rootSchema = schema
+        self.scope = scope
+        defer { rootSchema = savedRoot; self.scope = savedScope }
+        return try value(schema, path: path)
     }
 
     // MARK: building blocks
@@ -197,7 +210,7 @@ public struct JSONSchemaGrammar {
         for k in siblings.sorted() where k != "$ref" && !Self.annotations.contains(k) {
             throw GrammarError("\(path)/\(k): keywords beside $ref are not supported")
         }
-        if let id = refRules[target] { return .ref(id) }
+        if let id = refRules[scope + "\u{0}" + target] { return .ref(id) }
         guard target == "#" || target.hasPrefix("#/") else { throw GrammarError("\(path)/$ref: only local references (#/...) are supported, not '\(target)'") }
         var node = rootSchema
         for raw in target.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) where target != "#" {
@@ -206,8 +219,8 @@ public struct JSONSchemaGrammar {
             else if case let .array(xs) = node, let n = Int(key), n >= 0, n < xs.count { node = xs[n] }
             else { throw GrammarError("\(path)/$ref: '\(target)' does not resolve") }
         }
-        let id = builder.declare("ref:\(target)")
-        refRules[target] = id
+        let id = builder.declare("ref:\(scope)\(target)")
+        refRules[scope + "\u{0}" + target] = id
         builder.define(id, try value(node, path: target))
         return .ref(id)
     }

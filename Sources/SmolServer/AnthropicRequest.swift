@@ -48,6 +48,7 @@ enum AnthropicRequest {
                 job.toolChoice = .function(try n.string())
             default: throw .invalid("tool_choice.type", "expected auto, any, tool or none")
             }
+            if let d = c["disable_parallel_tool_use"], try d.bool() { job.parallelToolCalls = false }
         }
         if let v = root["max_tokens"] {
             let n = try v.int()

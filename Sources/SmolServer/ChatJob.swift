@@ -17,6 +17,9 @@ struct ChatJob {
     var temperature: Double? = nil
     var topP: Double? = nil
     var topK: Int? = nil
+    var minP: Double? = nil
+    /// 1: off (llama.cpp's repeat_penalty, transformers' repetition_penalty).
+    var repetitionPenalty: Double? = nil
     var seed: UInt64? = nil
     var frequencyPenalty: Double = 0
     var presencePenalty: Double = 0
@@ -29,6 +32,22 @@ struct ChatJob {
     /// Where the first image part was, for the error a text-only model gives.
     var firstImageField: String? = nil
     var templateExtra: [String: TemplateValue] = [:]
+    var responseFormat: ResponseFormat = .text
+    /// A GBNF grammar for the reply (llama-server's `grammar` field).
+    var grammar: String? = nil
+    /// false: at most one tool call; nil: the mode's default (see `parallelCalls`).
+    var parallelToolCalls: Bool? = nil
+    /// Constrain tool calls to the tools' schemas; nil: the server's default (on).
+    var constrainToolCalls: Bool? = nil
+    /// A prompt sent as is, without the chat template (Ollama's `raw`, /v1/completions).
+    var rawPrompt: String? = nil
+    /// The client's context limit (Ollama's `num_ctx`); the server's context caps it.
+    var numCtx: Int? = nil
+
+    /// Several calls per reply: native templates (SmolLM3) allow them unless the client says
+    /// no; the generic envelope makes one call unless asked for more, as llama-server does,
+    /// since small models asked for a list tend to repeat the same call until the budget ends.
+    func parallelCalls(_ mode: ToolMode) -> Bool { parallelToolCalls ?? (mode == .native) }
 
     var toolNames: [String] {
         tools.compactMap { t in
@@ -45,50 +64,60 @@ struct PreparedChat {
     var forcedPrefix: String
     var parseReasoning: Bool
     var parseTools: Bool
+    /// The reply is the generic tool mode's JSON envelope.
+    var envelope = false
 }
 
 extension ChatJob {
     /// Renders the conversation with the model's template and tokenizes it.
-    func prepare(for model: SmolModel, contextLength: Int) throws(APIError) -> PreparedChat {
-        guard let prompt = model.prompt else {
+    func prepare(for model: SmolModel, contextLength: Int, constrainByDefault: Bool = true) throws(APIError) -> PreparedChat {
+        let prompt = model.prompt
+        guard prompt != nil || rawPrompt != nil else {
             throw APIError(status: 400, message: "the model at \(model.directory) has no chat template", code: "no_chat_template")
         }
         if let f = firstImageField, model.vision == nil {
             throw APIError(status: 400, message: "\(f): this model (\(model.config.modelType)) reads text only; images need a vision model",
                            param: f, code: "images_not_supported")
         }
-        let source = prompt.template.source
+        // A raw prompt is the client's own text: no template, so no think blocks or tools to read.
+        let source = rawPrompt == nil ? prompt?.template.source ?? "" : ""
         let templateTakesTools = source.contains("tools")
         var options = PromptOptions()
         options.enableThinking = enableThinking
         options.extra = templateExtra
-        let useTools = !tools.isEmpty && toolChoice != .none
-        if useTools {
-            guard templateTakesTools else {
-                throw APIError(status: 400, message: "tools: this model's chat template does not support tools (send tool_choice \"none\" or no tools)",
-                               param: "tools", code: "tools_not_supported")
-            }
-            var offered = tools
-            if case let .function(name) = toolChoice {
-                // The model sees only the function it must call.
-                offered = tools.filter { t in (t["function"] ?? t)["name"] == .string(name) }
-            }
-            options.tools = offered.map(TemplateValue.init(json:))
-        }
+        let useTools = !tools.isEmpty && toolChoice != .none && rawPrompt == nil
         if case let .function(name) = toolChoice, !toolNames.contains(name) {
             throw APIError.invalid("tool_choice", "names function '\(name)', which is not in tools")
         }
         if toolChoice == .required, tools.isEmpty {
             throw APIError.invalid("tool_choice", "is \"required\" but no tools were given")
         }
+        var offered = tools
+        if case let .function(name) = toolChoice {
+            // The model sees only the function it must call.
+            offered = tools.filter { t in (t["function"] ?? t)["name"] == .string(name) }
+        }
+        let mode: ToolMode = !useTools ? .off : templateTakesTools ? .native : .generic
+        var conversation = messages
+        switch mode {
+        case .native: options.tools = offered.map(TemplateValue.init(json:))
+        case .generic: conversation = genericMessages(offered: offered)
+        case .off: break
+        }
         var text: String
-        do {
-            text = try prompt.render(messages, options: options)
-        } catch {
-            throw APIError(status: 400, message: "messages: the chat template failed: \(error)", param: "messages", code: "template_error")
+        if let raw = rawPrompt {
+            text = raw
+        } else if let prompt {
+            do {
+                text = try prompt.render(conversation, options: options)
+            } catch {
+                throw APIError(status: 400, message: "messages: the chat template failed: \(error)", param: "messages", code: "template_error")
+            }
+        } else {
+            text = ""
         }
         // tool_choice required / a named function: the reply is made to open a call.
-        let forced = useTools && toolChoice != .auto ? ToolCallParser.open : ""
+        let forced = mode == .native && toolChoice != .auto ? ToolCallParser.open : ""
         text += forced
         let ids: [Int]
         var tiles: [RGBImage] = []
@@ -106,11 +135,12 @@ extension ChatJob {
             }
         } else {
             do {
-                ids = try model.tokenizer.encode(text, addSpecialTokens: false)
+                ids = try model.tokenizer.encode(text, addSpecialTokens: rawPrompt != nil)
             } catch {
                 throw APIError(status: 400, message: "messages: \(error)", param: "messages", code: "tokenizer_error")
             }
         }
+        let contextLength = min(contextLength, numCtx ?? contextLength)
         guard ids.count < contextLength else {
             throw APIError.contextLengthExceeded(promptTokens: ids.count, context: contextLength)
         }
@@ -118,6 +148,8 @@ extension ChatJob {
         if let t = temperature { sampling.temperature = Float(t); sampling.doSample = t > 0 }
         if let p = topP { sampling.topP = Float(p) }
         if let k = topK { sampling.topK = k }
+        if let m = minP { sampling.minP = Float(m) }
+        if let r = repetitionPenalty { sampling.repetitionPenalty = Float(r) }
         sampling.seed = seed
         sampling.frequencyPenalty = Float(frequencyPenalty)
         sampling.presencePenalty = Float(presencePenalty)
@@ -136,7 +168,13 @@ extension ChatJob {
         req.imageTiles = tiles
         req.vision = model.vision
         let thinks = source.contains("<think>") || source.contains("enable_thinking")
-        return PreparedChat(request: req, forcedPrefix: forced, parseReasoning: thinks, parseTools: useTools)
+        let offeredTools = grammarTools.filter { t in offered.contains { ($0["function"] ?? $0)["name"] == .string(t.name) } }
+        if let spec = try constraint(model: model, mode: mode, offered: offeredTools, forcedCall: !forced.isEmpty,
+                                     allowThinking: thinks && enableThinking != false, constrainByDefault: constrainByDefault) {
+            req.logitsProcessors = [spec.factory]
+        }
+        return PreparedChat(request: req, forcedPrefix: forced, parseReasoning: thinks && mode != .generic,
+                            parseTools: mode == .native, envelope: mode == .generic)
     }
 }
 

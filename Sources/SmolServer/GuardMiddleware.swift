@@ -12,6 +12,7 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let anthropic = request.uri.path.hasPrefix("/v1/messages")
+        let ollama = request.uri.path.hasPrefix("/api/")
         do {
             if checkHost, let authority = request.head.authority, !ServerOptions.isLoopback(hostName(authority: authority)) {
                 throw APIError(status: 403, type: "permission_error",
@@ -39,7 +40,7 @@ struct GuardMiddleware<Context: RequestContext>: RouterMiddleware {
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             if let r = e.retryAfter { headers[.retryAfter] = String(r) }
-            let body = (anthropic ? e.anthropicBody : e.openAIBody).serialized
+            let body = (anthropic ? e.anthropicBody : ollama ? ["error": .string(e.message)] : e.openAIBody).serialized
             return Response(status: .init(code: e.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         }
     }

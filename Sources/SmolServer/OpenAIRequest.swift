@@ -38,6 +38,21 @@ enum OpenAIRequest {
             default: throw .invalid("tool_choice", "expected \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}")
             }
         }
+        if let v = root["parallel_tool_calls"] { job.parallelToolCalls = try v.bool() }
+        // Extensions: constrain_tool_calls (ours), grammar and json_schema (llama-server's).
+        if let v = root["constrain_tool_calls"] { job.constrainToolCalls = try v.bool() }
+        if let f = root["response_format"] { job.responseFormat = try ResponseFormat.parseOpenAI(f) }
+        if let v = root["json_schema"], job.responseFormat == .text {
+            guard case .object = v.value else { throw .invalid("json_schema", "expected a JSON Schema object, got \(v.kind)") }
+            job.responseFormat = .jsonSchema(v.value, strict: true)
+        }
+        if let g = root["grammar"] {
+            let text = try g.string()
+            if !text.isEmpty {
+                guard job.responseFormat == .text else { throw .invalid("grammar", "cannot be combined with response_format") }
+                job.grammar = text
+            }
+        }
         if let v = root["temperature"] { job.temperature = try v.double(in: 0...2) }
         if let v = root["top_p"] { job.topP = try v.double(in: 0...1) }
         if let v = root["top_k"] { job.topK = try v.int() }

@@ -27,7 +27,7 @@ func replyStream(_ prepared: PreparedChat, events: AsyncThrowingStream<EngineEve
                  cancel: @escaping @Sendable () -> Void, idPrefix: String) -> AsyncThrowingStream<ReplyItem, Error> {
     AsyncThrowingStream { continuation in
         let task = Task {
-            var parser = ReplyStreamParser(reasoning: prepared.parseReasoning, tools: prepared.parseTools, idPrefix: idPrefix)
+            var parser = AnyReplyParser(prepared, idPrefix: idPrefix)
             func forward(_ evs: [ReplyStreamParser.Event]) {
                 for e in evs {
                     switch e {
@@ -61,6 +61,25 @@ func replyStream(_ prepared: PreparedChat, events: AsyncThrowingStream<EngineEve
             task.cancel()
         }
     }
+}
+
+/// The native parser (think blocks, `<tool_call>` blocks) or the generic mode's envelope parser.
+struct AnyReplyParser {
+    private var native: ReplyStreamParser?
+    private var envelope: EnvelopeReplyParser?
+    init(_ prepared: PreparedChat, idPrefix: String) {
+        if prepared.envelope { envelope = EnvelopeReplyParser(idPrefix: idPrefix) }
+        else { native = ReplyStreamParser(reasoning: prepared.parseReasoning, tools: prepared.parseTools, idPrefix: idPrefix) }
+    }
+    mutating func feed(_ t: String) -> [ReplyStreamParser.Event] {
+        if native != nil { return native!.feed(t) }
+        return envelope!.feed(t)
+    }
+    mutating func finish() -> [ReplyStreamParser.Event] {
+        if native != nil { return native!.finish() }
+        return envelope!.finish()
+    }
+    var toolCallCount: Int { native?.toolCallCount ?? envelope?.toolCallCount ?? 0 }
 }
 
 /// Generation failures as API errors.

@@ -43,7 +43,7 @@ public final class ChatServer: Sendable {
         router.get("/health") { [self] _, _ in Self.json(health) }
         router.get("/v1/models") { [self] _, _ in Self.json(["object": "list", "data": [modelCard]]) }
         router.get("/v1/models/:id") { [self] _, ctx in
-            guard let id = ctx.parameters.get("id"), aliases.contains(id) else {
+            guard let id = ctx.parameters.get("id"), knows(id) else {
                 throw APIError(status: 404, message: "model '\(ctx.parameters.get("id") ?? "")' does not exist; this server has '\(modelId)'", param: "model", code: "model_not_found")
             }
             return Self.json(modelCard)
@@ -110,8 +110,13 @@ public final class ChatServer: Sendable {
         }
     }
 
+    /// Whether `name` selects the served model. One model answers to any name (as llama-server
+    /// and LM Studio do: harnesses send prefixed or provider-specific names) unless
+    /// `--strict-model-names`; responses carry the real id either way.
+    func knows(_ name: String) -> Bool { !options.strictModelNames || aliases.contains(name) }
+
     private func checkModel(_ name: String) throws(APIError) {
-        guard aliases.contains(name) else {
+        guard knows(name) else {
             throw APIError(status: 404, message: "model '\(name)' does not exist; this server has '\(modelId)'", param: "model", code: "model_not_found")
         }
     }
@@ -121,7 +126,7 @@ public final class ChatServer: Sendable {
     private func start(_ job: ChatJob, model name: String, toolIdPrefix: (Int) -> String) throws(APIError)
         -> (Int, AsyncThrowingStream<ReplyItem, Error>, PreparedChat) {
         try checkModel(name)
-        let prepared = try job.prepare(for: model, contextLength: contextLength)
+        let prepared = try job.prepare(for: model, contextLength: contextLength, constrainByDefault: options.constrainToolCalls)
         let (events, cancel) = try engine.submit(prepared.request)
         let n = counter.next()
         return (n, replyStream(prepared, events: events, cancel: cancel, idPrefix: toolIdPrefix(n)), prepared)

@@ -26,6 +26,10 @@ public struct ServerOptions: Sendable {
     /// KV cache length in tokens; nil: the model's maximum, capped at 8192.
     public var contextLength: Int? = nil
     public var limits = ServerLimits()
+    /// Constrain tool calls to the tools' schemas unless a request says otherwise.
+    public var constrainToolCalls = true
+    /// Answer only the model's own names (id, folder name); otherwise any name is this model.
+    public var strictModelNames = false
     public init() {}
 
     static func isLoopback(_ host: String) -> Bool {

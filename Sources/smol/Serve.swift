@@ -8,7 +8,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve the model over OpenAI- and Anthropic-compatible HTTP APIs.",
         discussion: """
         Endpoints: GET /v1/models, POST /v1/chat/completions (OpenAI, streamed or not, tools, \
-        reasoning_content), POST /v1/messages and /v1/messages/count_tokens (Anthropic). \
+        reasoning_content, response_format json_object / json_schema, grammar), POST /v1/messages and /v1/messages/count_tokens (Anthropic). \
         Point a client at it with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 or \
         ANTHROPIC_BASE_URL=http://127.0.0.1:PORT. One request generates at a time; the KV cache of \
         the previous request is reused for the longest common prefix of the next prompt.
@@ -44,6 +44,10 @@ struct Serve: AsyncParsableCommand {
     var maxBodyBytes = 32 << 20
     @Option(name: .customLong("max-image-bytes"), help: "Largest decoded image in a data URI.")
     var maxImageBytes = 20 << 20
+    @Flag(name: .customLong("no-constrain-tool-calls"), help: "Let the model write tool calls freely. By default the text after a tool-call opener (SmolLM3's <tool_call>) is constrained to a call of one of the request's tools with arguments valid for its schema (a request overrides this with constrain_tool_calls).")
+    var noConstrainToolCalls = false
+    @Flag(name: .customLong("strict-model-names"), help: "Answer only requests that name this model (its --model-id or folder name); others get 404 listing the id. By default any model name is answered by the one model served, and responses carry its real id.")
+    var strictModelNames = false
     @Flag(name: .shortAndLong, help: "Print loading progress.")
     var verbose = false
 
@@ -63,6 +67,8 @@ struct Serve: AsyncParsableCommand {
             do { options.cacheMemory = try ServerOptions.parseBytes(m, flag: "--cache-memory") } catch { throw CLIError("\(error)") }
         }
         options.contextLength = context
+        options.constrainToolCalls = !noConstrainToolCalls
+        options.strictModelNames = strictModelNames
         guard maxBodyBytes > 0, maxImageBytes > 0 else { throw CLIError("--max-body-bytes and --max-image-bytes must be positive") }
         options.limits.maxBodyBytes = maxBodyBytes
         options.limits.maxImageBytes = maxImageBytes
