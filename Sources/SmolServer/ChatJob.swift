@@ -43,6 +43,8 @@ struct ChatJob {
     var rawPrompt: String? = nil
     /// The client's context limit (Ollama's `num_ctx`); the server's context caps it.
     var numCtx: Int? = nil
+    /// Token ids that come before the prompt (Ollama's `context`, from an earlier /api/generate).
+    var contextIds: [Int] = []
 
     /// Several calls per reply: native templates (SmolLM3) allow them unless the client says
     /// no; the generic envelope makes one call unless asked for more, as llama-server does,
@@ -119,7 +121,7 @@ extension ChatJob {
         // tool_choice required / a named function: the reply is made to open a call.
         let forced = mode == .native && toolChoice != .auto ? ToolCallParser.open : ""
         text += forced
-        let ids: [Int]
+        var ids: [Int]
         var tiles: [RGBImage] = []
         if let vision = model.vision, firstImageField != nil || text.contains(SmolVLMPrompt.imageToken) {
             // Images are decoded and tiled here; the encoder runs on the engine's thread.
@@ -139,6 +141,14 @@ extension ChatJob {
             } catch {
                 throw APIError(status: 400, message: "messages: \(error)", param: "messages", code: "tokenizer_error")
             }
+        }
+        if !contextIds.isEmpty {
+            guard tiles.isEmpty else { throw APIError.invalid("context", "cannot be combined with images") }
+            let vocab = model.config.vocabSize
+            if let bad = contextIds.firstIndex(where: { $0 < 0 || $0 >= vocab }) {
+                throw APIError.invalid("context[\(bad)]", "token id \(contextIds[bad]) is outside the vocabulary (0..<\(vocab))")
+            }
+            ids = contextIds + ids
         }
         let contextLength = min(contextLength, numCtx ?? contextLength)
         guard ids.count < contextLength else {

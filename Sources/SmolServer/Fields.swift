@@ -81,10 +81,12 @@ struct Field {
 
 extension Field {
     /// The request root: an object with a string `model`.
-    static func requestRoot(_ body: JSONValue) throws(APIError) -> (root: Field, model: String) {
+    /// The body's object and its model name, from the first of `modelKeys` present
+    /// (Ollama's older clients send `name`).
+    static func requestRoot(_ body: JSONValue, modelKeys: [String] = ["model"]) throws(APIError) -> (root: Field, model: String) {
         let root = Field(body, path: "")
         _ = try root.object()
-        guard let modelField = root["model"] else { throw .missing("model") }
+        guard let modelField = modelKeys.lazy.compactMap({ root[$0] }).first else { throw .missing(modelKeys[0]) }
         return (root, try modelField.string())
     }
 }

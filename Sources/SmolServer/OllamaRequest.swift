@@ -40,6 +40,9 @@ enum OllamaRequest {
         if let t = root["template"], !(try t.string()).isEmpty {
             throw .invalid("template", "template overrides are not supported; the model's own chat template is used (or send raw: true)")
         }
+        if let c = root["context"] {
+            for f in try c.array() { job.contextIds.append(try f.int()) }
+        }
         var raw = false
         if let r = root["raw"] { raw = try r.bool() }
         var parts: [ContentPart] = []
@@ -201,7 +204,9 @@ struct OllamaResponder {
         return [
             ("done_reason", .string(Self.doneReason(o))),
             ("total_duration", .int(total)), ("load_duration", .int(0)),
-            ("prompt_eval_count", .int(Int64(o.promptTokens - s.cachedPromptTokens))),
+            // The whole prompt, as usage: clients (and Claw Code's budget) count it as input
+            // tokens; the prompt cache only shortens prompt_eval_duration.
+            ("prompt_eval_count", .int(Int64(o.promptTokens))),
             ("prompt_eval_duration", .int(Int64(s.prefillSeconds * 1e9))),
             ("eval_count", .int(Int64(o.completionTokens))),
             ("eval_duration", .int(Int64(s.decodeSeconds * 1e9))),

@@ -51,6 +51,7 @@ public final class ChatServer: Sendable {
         router.post("/v1/chat/completions") { [self] req, _ in try await chatCompletions(req) }
         router.post("/v1/messages") { [self] req, _ in try await messages(req) }
         router.post("/v1/messages/count_tokens") { [self] req, _ in try await countTokens(req) }
+        addOllamaRoutes(router)
         let host = options.host
         let app = Application(
             router: router,
@@ -83,7 +84,7 @@ public final class ChatServer: Sendable {
 
     // MARK: request handling
 
-    private func body(_ req: Request) async throws(APIError) -> JSONValue {
+    func body(_ req: Request) async throws(APIError) -> JSONValue {
         var req = req
         let buffer: ByteBuffer
         let tooLarge = APIError(status: 413, message: "the request body is over the limit of \(options.limits.maxBodyBytes) bytes",
@@ -115,7 +116,7 @@ public final class ChatServer: Sendable {
     /// `--strict-model-names`; responses carry the real id either way.
     func knows(_ name: String) -> Bool { !options.strictModelNames || aliases.contains(name) }
 
-    private func checkModel(_ name: String) throws(APIError) {
+    func checkModel(_ name: String) throws(APIError) {
         guard knows(name) else {
             throw APIError(status: 404, message: "model '\(name)' does not exist; this server has '\(modelId)'", param: "model", code: "model_not_found")
         }
@@ -123,7 +124,7 @@ public final class ChatServer: Sendable {
 
     /// Checks the model name, renders and queues the job. Returns the request number (for
     /// response and tool-call ids) and the parsed reply stream.
-    private func start(_ job: ChatJob, model name: String, toolIdPrefix: (Int) -> String) throws(APIError)
+    func start(_ job: ChatJob, model name: String, toolIdPrefix: (Int) -> String) throws(APIError)
         -> (Int, AsyncThrowingStream<ReplyItem, Error>, PreparedChat) {
         try checkModel(name)
         let prepared = try job.prepare(for: model, contextLength: contextLength, constrainByDefault: options.constrainToolCalls)

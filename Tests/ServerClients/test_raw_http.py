@@ -273,9 +273,13 @@ class RawErrorsTest(ServerTestCase):
                                    f"(and should drain or half-close instead of resetting the connection)")
         assert_openai_error(self, resp, 413)
 
-    def test_unknown_model(self):
-        r = self.post("/v1/chat/completions", {**self.chat_body(), "model": "no-such-model:1b"})
-        assert_openai_error(self, r, 404, code="model_not_found")
+    def test_any_model_name_is_the_served_model(self):
+        # One model served: any name is answered by it (as llama-server and LM Studio do),
+        # and the response carries the real id.
+        for name in ("no-such-model:1b", "openai/gpt-4o", "ollama/smollm3"):
+            r = self.post("/v1/chat/completions", {**self.chat_body(), "model": name, "max_tokens": 2})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["model"], self.model_id)
 
     def test_unknown_path_get(self):
         r = request(self.server, "GET", "/v1/does-not-exist")
@@ -304,16 +308,42 @@ class RawErrorsTest(ServerTestCase):
         err = assert_anthropic_error(self, r, 400, "invalid_request_error")
         self.assertIn("messages", err["message"])
 
-    def test_anthropic_unknown_model(self):
-        r = self.post("/v1/messages", {"model": "no-such-model:1b", "max_tokens": 4,
+    def test_anthropic_any_model_name(self):
+        r = self.post("/v1/messages", {"model": "claude-sonnet-4-5", "max_tokens": 2,
                                        "messages": [{"role": "user", "content": "hi"}]},
                       headers=anthropic_headers())
-        assert_anthropic_error(self, r, 404, "not_found_error")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["model"], self.model_id)
 
     def test_anthropic_count_tokens_bad_request(self):
         r = self.post("/v1/messages/count_tokens", {"model": self.model_id, "messages": 5},
                       headers=anthropic_headers())
         assert_anthropic_error(self, r, 400, "invalid_request_error")
+
+
+class RawStrictModelNamesTest(ServerTestCase):
+    """--strict-model-names: only the model's own names are answered."""
+    SERVER_ARGS = ("--strict-model-names",)
+    SHARED = False
+
+    def test_unknown_model_is_404_naming_the_id(self):
+        r = self.post("/v1/chat/completions", {"model": "no-such-model:1b", "max_tokens": 2,
+                                               "messages": [{"role": "user", "content": "hi"}]})
+        err = assert_openai_error(self, r, 404, code="model_not_found")
+        self.assertIn(self.model_id, err["message"])
+        r = self.post("/v1/messages", {"model": "no-such-model:1b", "max_tokens": 4,
+                                       "messages": [{"role": "user", "content": "hi"}]},
+                      headers=anthropic_headers())
+        assert_anthropic_error(self, r, 404, "not_found_error")
+        r = self.post("/api/chat", {"model": "no-such-model:1b", "stream": False,
+                                    "messages": [{"role": "user", "content": "hi"}]})
+        self.assertEqual(r.status, 404, r)
+        self.assertIn("no-such-model:1b", r.json()["error"])
+
+    def test_own_id_is_answered(self):
+        r = self.post("/v1/chat/completions", {"model": self.model_id, "max_tokens": 2,
+                                               "messages": [{"role": "user", "content": "hi"}]})
+        self.assertEqual(r.status, 200, r)
 
 
 # ============================================================================

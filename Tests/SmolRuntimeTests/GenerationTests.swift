@@ -45,6 +45,25 @@ func oneHot(_ i: Int, _ n: Int = 8, _ v: Float = 10) -> [Float] { (0..<n).map { 
         #expect(s.sample(logits([1, 5, 3, 2]), history: [], seen: &seen) == 1)
     }
 
+    @Test func topKThresholdEqualsASortedVocabularysKth() {
+        // The heap selection must give the descending sort's element k-1, ties and masked
+        // (-inf) logits included.
+        var g = SystemRandomNumberGenerator()
+        var heap: [Float] = []
+        for trial in 0..<200 {
+            let n = Int.random(in: 1...300, using: &g)
+            let k = Int.random(in: 1...n, using: &g)
+            let w: [Float] = (0..<n).map { _ in
+                switch Int.random(in: 0..<4, using: &g) {
+                case 0: return -.infinity
+                case 1: return Float(Int.random(in: -3...3, using: &g))  // many ties
+                default: return Float.random(in: -10...10, using: &g)
+                }
+            }
+            #expect(Sampler.kthLargest(w, n: n, k: k, heap: &heap) == w.sorted(by: >)[k - 1], "trial \(trial): n \(n) k \(k)")
+        }
+    }
+
     @Test func repetitionPenaltyAsTransformers() {
         var p = SamplingParameters()
         p.repetitionPenalty = 2

@@ -7,6 +7,7 @@ public final class Sampler {
     private var rng: Xoshiro256
     private var work: [Float]
     private var order: [Int32]
+    private var heap: [Float] = []
     /// How often each generated token appeared, for the frequency/presence penalties.
     private var outputCounts: [Int: Int] = [:]
 
@@ -46,7 +47,7 @@ public final class Sampler {
         if params.topK > 0 && params.topK < n {
             // Keep every token tied with the k-th value, as transformers' threshold does.
             let k = params.topK
-            let kth = w.sorted(by: >)[k - 1]
+            let kth = Self.kthLargest(w, n: n, k: k, heap: &heap)
             var m = 0
             for i in 0..<n where w[i] >= kth { order[m] = Int32(i); m += 1 }
             count = m
@@ -82,6 +83,32 @@ public final class Sampler {
             if r < 0 { return Int(order[j]) }
         }
         return Int(order[count - 1])
+    }
+
+    /// The k-th largest of `w[0..<n]` (counting repeats, as a descending sort's element k-1):
+    /// a min-heap of the k largest seen, O(n log k) instead of sorting the vocabulary.
+    static func kthLargest(_ w: [Float], n: Int, k: Int, heap: inout [Float]) -> Float {
+        if heap.count < k { heap = [Float](repeating: 0, count: k) }
+        return heap.withUnsafeMutableBufferPointer { h in
+            func siftDown(_ start: Int, _ size: Int) {
+                var i = start
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var m = i
+                    if l < size && h[l] < h[m] { m = l }
+                    if r < size && h[r] < h[m] { m = r }
+                    if m == i { return }
+                    h.swapAt(i, m); i = m
+                }
+            }
+            for i in 0..<k { h[i] = w[i] }
+            for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i, k) }
+            for i in k..<n where w[i] > h[0] {
+                h[0] = w[i]
+                siftDown(0, k)
+            }
+            return h[0]
+        }
     }
 
     private func argmax(_ n: Int) -> Int {
