@@ -45,6 +45,11 @@ struct ChatJob {
     var numCtx: Int? = nil
     /// Token ids that come before the prompt (Ollama's `context`, from an earlier /api/generate).
     var contextIds: [Int] = []
+    /// Choices to generate from the one prompt (OpenAI's `n`).
+    var n = 1
+    static let maxChoices = 16
+    /// Log-probabilities of the generated tokens with this many alternatives (0-20); nil: off.
+    var logprobs: Int? = nil
 
     /// Several calls per reply: native templates (SmolLM3) allow them unless the client says
     /// no; the generic envelope makes one call unless asked for more, as llama-server does,
@@ -174,6 +179,7 @@ extension ChatJob {
         var req = GenerationRequest(promptIds: ids, maxTokens: min(maxTokens ?? room, room), sampling: sampling,
                                     eosTokenIds: model.eosTokenIds)
         req.stopStrings = stop
+        req.logprobs = logprobs
         req.ignoreEOS = ignoreEOS
         req.imageTiles = tiles
         req.vision = model.vision

@@ -6,6 +6,8 @@ enum EngineEvent: Sendable {
     /// The request left the queue and its prompt is being read.
     case started
     case text(String)
+    /// The log-probabilities of the token whose text comes next (requests asking for them).
+    case logprob(TokenLogprob)
     case done(GenerationSummary)
 }
 
@@ -32,6 +34,13 @@ final class InferenceEngine: @unchecked Sendable {
         let cancelled = CancelFlag()
         var sequence: GenerationSequence? = nil
         var started = Date()
+        /// Waits until this job has prefilled its prompt, then copies that KV (the other
+        /// choices of an `n` > 1 request share the first one's prefill).
+        var follows: Job? = nil
+        /// Set on the engine thread when the job's run ended.
+        var ended = false
+        /// Whether jobs that follow this one can start: its prompt is in its cache (or it ended).
+        var prefilled: Bool { ended || (sequence.map { $0.phase != .prefill } ?? false) }
         init(request: GenerationRequest, continuation: AsyncThrowingStream<EngineEvent, Error>.Continuation) {
             self.request = request
             self.continuation = continuation
@@ -57,22 +66,35 @@ final class InferenceEngine: @unchecked Sendable {
 
     /// Queues a request. `cancel` (or dropping the stream) stops its generation.
     func submit(_ request: GenerationRequest) throws(APIError) -> (events: AsyncThrowingStream<EngineEvent, Error>, cancel: @Sendable () -> Void) {
-        var job: Job!
-        let stream = AsyncThrowingStream<EngineEvent, Error> { c in job = Job(request: request, continuation: c) }
-        let j = job!
-        j.continuation.onTermination = { _ in j.cancelled.set() }
+        try submit([request])[0]
+    }
+
+    /// Queues requests that share a prompt (the choices of an `n` > 1 request): the first
+    /// prefills it, the others start when it has and copy its KV, then all decode together.
+    func submit(_ requests: [GenerationRequest]) throws(APIError) -> [(events: AsyncThrowingStream<EngineEvent, Error>, cancel: @Sendable () -> Void)] {
+        var out: [(events: AsyncThrowingStream<EngineEvent, Error>, cancel: @Sendable () -> Void)] = []
+        var jobs: [Job] = []
+        for request in requests {
+            var job: Job!
+            let stream = AsyncThrowingStream<EngineEvent, Error> { c in job = Job(request: request, continuation: c) }
+            let j = job!
+            j.continuation.onTermination = { _ in j.cancelled.set() }
+            j.follows = jobs.first
+            jobs.append(j)
+            out.append((stream, { j.cancelled.set() }))
+        }
         condition.lock()
         defer { condition.unlock() }
-        if waiting.count >= maxQueue && activeCount + waiting.count >= parallel {
+        if waiting.count + jobs.count > maxQueue && activeCount + waiting.count + jobs.count > parallel {
             var e = APIError(status: 429, type: "rate_limit_error",
                              message: "the server is busy: \(activeCount) requests are running and \(waiting.count) waiting (limit \(maxQueue)); retry later",
                              code: "queue_full")
             e.retryAfter = max(1, Int((lastDuration * Double(waiting.count + 1) / Double(parallel)).rounded(.up)))
             throw e
         }
-        waiting.append(j)
+        waiting += jobs
         condition.signal()
-        return (stream, { j.cancelled.set() })
+        return out
     }
 
     /// Requests generating now.
@@ -96,12 +118,16 @@ final class InferenceEngine: @unchecked Sendable {
             condition.lock()
             while waiting.isEmpty && batch.isEmpty { condition.wait() }
             var admitted: [Job] = []
-            while batch.sequences.count + admitted.count < parallel, !waiting.isEmpty { admitted.append(waiting.removeFirst()) }
+            var i = 0
+            while batch.sequences.count + admitted.count < parallel, i < waiting.count {
+                if let lead = waiting[i].follows, !lead.prefilled { i += 1; continue }
+                admitted.append(waiting.remove(at: i))
+            }
             activeCount = batch.sequences.count + admitted.count
             condition.unlock()
 
             for job in admitted {
-                guard let seq = start(job) else { continue }
+                guard let seq = start(job) else { job.ended = true; continue }
                 jobs[ObjectIdentifier(seq)] = job
                 batch.add(seq)
             }
@@ -109,6 +135,7 @@ final class InferenceEngine: @unchecked Sendable {
             guard !batch.isEmpty else { continue }
             for (seq, error) in batch.step() {
                 guard let job = jobs.removeValue(forKey: ObjectIdentifier(seq)) else { continue }
+                job.ended = true
                 if error == nil, let disk {
                     disk.save(seq.cache, limit: savablePositions(seq.cache, imageTokenId: model.vision?.config.imageTokenId))
                 }
@@ -134,6 +161,7 @@ final class InferenceEngine: @unchecked Sendable {
     /// are encoded here, on the engine thread, which owns the compute pool).
     private func start(_ job: Job) -> GenerationSequence? {
         if job.cancelled.isSet {
+            job.ended = true
             job.continuation.finish(throwing: CancellationError())
             return nil
         }
@@ -152,7 +180,10 @@ final class InferenceEngine: @unchecked Sendable {
         }
         do {
             let seq = try GenerationSequence(req, cache: lease.cache, model: model.model, tokenizer: model.tokenizer,
-                                             imageEncodeSeconds: encodeSeconds) { _, text in
+                                             imageEncodeSeconds: encodeSeconds) { [unowned job] id, text in
+                if id >= 0, job.request.logprobs != nil, let lp = job.sequence?.summary.logprobs.last, lp.id == id {
+                    job.continuation.yield(.logprob(lp))
+                }
                 if !text.isEmpty { job.continuation.yield(.text(text)) }
                 return !job.cancelled.isSet
             }

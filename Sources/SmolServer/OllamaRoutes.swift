@@ -118,6 +118,7 @@ extension ChatServer {
             do {
                 for try await item in replies {
                     switch item {
+                    case .logprob: continue
                     case let .event(.content(t)): content += t
                     case let .event(.reasoning(t)): thinking += t
                     case let .event(.toolCall(c)): calls.append(OllamaResponder.toolCall(c, index: calls.count))
@@ -137,6 +138,7 @@ extension ChatServer {
                 for try await item in replies {
                     let line: JSONValue
                     switch item {
+                    case .logprob: continue
                     case let .event(.content(t)): line = responder.chatChunk(content: t)
                     case let .event(.reasoning(t)): line = responder.chatChunk(content: "", thinking: t)
                     case let .event(.toolCall(c)):
@@ -168,6 +170,7 @@ extension ChatServer {
             do {
                 for try await item in replies {
                     switch item {
+                    case .logprob: continue
                     case let .event(.content(t)): text += t
                     case let .event(.reasoning(t)): thinking += t
                     case let .event(.toolCall(c)): text += Self.callText(c)
@@ -186,6 +189,7 @@ extension ChatServer {
                 for try await item in replies {
                     let line: JSONValue
                     switch item {
+                    case .logprob: continue
                     case let .event(.content(t)): line = responder.generateChunk(response: t)
                     case let .event(.reasoning(t)): line = responder.generateChunk(response: "", thinking: t)
                     case let .event(.toolCall(c)):

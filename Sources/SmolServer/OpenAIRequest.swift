@@ -67,7 +67,18 @@ enum OpenAIRequest {
                 break
             }
         }
-        if let v = root["n"], try v.int() != 1 { throw .invalid("n", "only n = 1 is supported") }
+        if let v = root["n"] {
+            let n = try v.int()
+            guard (1...ChatJob.maxChoices).contains(n) else { throw .invalid("n", "must be between 1 and \(ChatJob.maxChoices), got \(n)") }
+            job.n = n
+        }
+        if let v = root["logprobs"], try v.bool() { job.logprobs = 0 }
+        if let v = root["top_logprobs"], v.value != .null {
+            let k = try v.int()
+            guard (0...20).contains(k) else { throw .invalid("top_logprobs", "must be between 0 and 20, got \(k)") }
+            guard job.logprobs != nil else { throw .invalid("top_logprobs", "needs logprobs: true") }
+            job.logprobs = k
+        }
         if let v = root["stop"] {
             job.stop = try v.strings()
             guard job.stop.count <= 16 else { throw .invalid("stop", "at most 16 stop strings") }

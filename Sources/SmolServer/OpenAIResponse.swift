@@ -16,12 +16,15 @@ struct OpenAIResponder {
         }
     }
 
-    static func usage(_ o: ReplyOutcome) -> JSONValue {
-        [
-            "prompt_tokens": .int(Int64(o.promptTokens)),
-            "completion_tokens": .int(Int64(o.completionTokens)),
-            "total_tokens": .int(Int64(o.promptTokens + o.completionTokens)),
-            "prompt_tokens_details": ["cached_tokens": .int(Int64(o.summary.cachedPromptTokens))],
+    /// Usage of one or more choices of one prompt: the prompt counts once.
+    static func usage(_ os: [ReplyOutcome]) -> JSONValue {
+        let prompt = os.first?.promptTokens ?? 0
+        let completion = os.reduce(0) { $0 + $1.completionTokens }
+        return [
+            "prompt_tokens": .int(Int64(prompt)),
+            "completion_tokens": .int(Int64(completion)),
+            "total_tokens": .int(Int64(prompt + completion)),
+            "prompt_tokens_details": ["cached_tokens": .int(Int64(os.first?.summary.cachedPromptTokens ?? 0))],
         ]
     }
 
@@ -33,28 +36,33 @@ struct OpenAIResponder {
         return .object(pairs)
     }
 
-    func completion(content: String, reasoning: String, calls: [ToolCall], outcome: ReplyOutcome) -> JSONValue {
+    static func choice(index: Int, content: String, reasoning: String, calls: [ToolCall], outcome: ReplyOutcome,
+                       logprobs: JSONValue = .null) -> JSONValue {
         var message: [(String, JSONValue)] = [("role", "assistant"), ("content", content.isEmpty && !calls.isEmpty ? .null : .string(content))]
         if !reasoning.isEmpty { message.append(("reasoning_content", .string(reasoning))) }
         if !calls.isEmpty { message.append(("tool_calls", .array(calls.map { Self.toolCall($0, index: nil) }))) }
-        return [
+        return ["index": .int(Int64(index)), "message": .object(message), "logprobs": logprobs,
+                "finish_reason": .string(Self.finishReason(outcome))]
+    }
+
+    func completion(choices: [JSONValue], outcomes: [ReplyOutcome]) -> JSONValue {
+        [
             "id": .string(id), "object": "chat.completion", "created": .int(created), "model": .string(model),
-            "choices": [["index": 0, "message": .object(message), "logprobs": nil, "finish_reason": .string(Self.finishReason(outcome))]],
-            "usage": Self.usage(outcome),
+            "choices": .array(choices), "usage": Self.usage(outcomes),
         ]
     }
 
-    func chunk(delta: JSONValue, finishReason: String? = nil) -> JSONValue {
+    func chunk(delta: JSONValue, finishReason: String? = nil, index: Int = 0, logprobs: JSONValue = .null) -> JSONValue {
         [
             "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
-            "choices": [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finishReason.map(JSONValue.string) ?? .null]],
+            "choices": [["index": .int(Int64(index)), "delta": delta, "logprobs": logprobs, "finish_reason": finishReason.map(JSONValue.string) ?? .null]],
         ]
     }
 
-    func usageChunk(_ o: ReplyOutcome) -> JSONValue {
+    func usageChunk(_ os: [ReplyOutcome]) -> JSONValue {
         [
             "id": .string(id), "object": "chat.completion.chunk", "created": .int(created), "model": .string(model),
-            "choices": [], "usage": Self.usage(o),
+            "choices": [], "usage": Self.usage(os),
         ]
     }
 

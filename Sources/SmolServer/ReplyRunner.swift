@@ -19,6 +19,8 @@ struct ReplyOutcome: Sendable {
 enum ReplyItem: Sendable {
     case event(ReplyEvent)
     case done(ReplyOutcome)
+    /// A token's log-probabilities, before the text it produced (only when asked for).
+    case logprob(TokenLogprob)
 }
 
 /// Parses a running generation into reply events. Dropping the stream (a client that went
@@ -42,6 +44,7 @@ func replyStream(_ prepared: PreparedChat, events: AsyncThrowingStream<EngineEve
                 for try await ev in events {
                     switch ev {
                     case .started: continue
+                    case let .logprob(lp): continuation.yield(.logprob(lp))
                     case let .text(t): forward(parser.feed(t))
                     case let .done(summary):
                         forward(parser.finish())

@@ -11,7 +11,7 @@ public final class ChatServer: Sendable {
     let engine: InferenceEngine
     public let modelId: String
     let aliases: Set<String>
-    private let counter = RequestCounter()
+    let counter = RequestCounter()
     private let started = Date()
 
     public init(model: SmolModel, options: ServerOptions) throws {
@@ -133,61 +133,6 @@ public final class ChatServer: Sendable {
         return (n, replyStream(prepared, events: events, cancel: cancel, idPrefix: toolIdPrefix(n)), prepared)
     }
 
-    private func chatCompletions(_ req: Request) async throws -> Response {
-        let (name, job) = try OpenAIRequest.parse(try await body(req), limits: options.limits)
-        let (n, replies, _) = try start(job, model: name) { "call_\($0)_" }
-        let responder = OpenAIResponder(id: "chatcmpl-\(n)", model: modelId)
-        if !job.stream {
-            var content = "", reasoning = ""
-            var calls: [ToolCall] = []
-            do {
-                for try await item in replies {
-                    switch item {
-                    case let .event(.content(t)): content += t
-                    case let .event(.reasoning(t)): reasoning += t
-                    case let .event(.toolCall(c)): calls.append(c)
-                    case let .done(o): return Self.json(responder.completion(content: content, reasoning: reasoning, calls: calls, outcome: o))
-                    }
-                }
-            } catch {
-                throw apiError(from: error)
-            }
-            throw APIError(status: 500, type: "server_error", message: "generation ended without a result")
-        }
-        let includeUsage = job.includeUsage
-        let keepAliveSeconds = options.keepAliveSeconds
-        return Self.sse { writer in
-            try await writer.write(ByteBuffer(string: OpenAIResponder.sse(responder.chunk(delta: ["role": "assistant", "content": ""]))))
-            var toolIndex = 0
-            do {
-                for try await tick in keepAlive(replies, every: keepAliveSeconds) {
-                    guard let item = tick else {
-                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                        continue
-                    }
-                    let frame: String
-                    switch item {
-                    case let .event(.content(t)): frame = OpenAIResponder.sse(responder.chunk(delta: ["content": .string(t)]))
-                    case let .event(.reasoning(t)): frame = OpenAIResponder.sse(responder.chunk(delta: ["reasoning_content": .string(t)]))
-                    case let .event(.toolCall(c)):
-                        frame = OpenAIResponder.sse(responder.chunk(delta: ["tool_calls": [OpenAIResponder.toolCall(c, index: toolIndex)]]))
-                        toolIndex += 1
-                    case let .done(o):
-                        var f = OpenAIResponder.sse(responder.chunk(delta: [:], finishReason: OpenAIResponder.finishReason(o)))
-                        if includeUsage { f += OpenAIResponder.sse(responder.usageChunk(o)) }
-                        frame = f
-                    }
-                    try await writer.write(ByteBuffer(string: frame))
-                }
-            } catch {
-                // Headers are out: the error travels in the stream, as OpenAI's does.
-                try await writer.write(ByteBuffer(string: OpenAIResponder.sse(apiError(from: error).openAIBody)))
-            }
-            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
-            try await writer.finish(nil)
-        }
-    }
-
     private func messages(_ req: Request) async throws -> Response {
         let (name, job) = try AnthropicRequest.parse(try await body(req), limits: options.limits)
         let (n, replies, prepared) = try start(job, model: name) { String(format: "toolu_%016d_", $0) }
@@ -202,6 +147,7 @@ public final class ChatServer: Sendable {
             do {
                 for try await item in replies {
                     switch item {
+                    case .logprob: continue
                     case let .event(.reasoning(t)):
                         if !text.isEmpty { flush() }
                         reasoning += t
@@ -233,6 +179,7 @@ public final class ChatServer: Sendable {
                         continue
                     }
                     switch item {
+                    case .logprob: continue
                     case let .event(e):
                         for frame in blocks.events(for: e) { try await writer.write(ByteBuffer(string: frame)) }
                     case let .done(o):

@@ -289,6 +289,66 @@ class OpenAIDefaultModelTest(OpenAIBase):
         self.assertGreaterEqual(cached, r1.usage.prompt_tokens // 2)
         self.assertLess(cached, r2.usage.prompt_tokens)
 
+    def test_logprobs_and_top_logprobs(self):
+        r = self.create(max_tokens=12, temperature=0, logprobs=True, top_logprobs=3)
+        c = r.choices[0]
+        lps = c.logprobs.content
+        self.assertEqual(len(lps), r.usage.completion_tokens)
+        self.assertEqual("".join(t.token for t in lps), c.message.content)
+        for t in lps:
+            self.assertLessEqual(t.logprob, 0.0)
+            self.assertEqual(bytes(t.bytes).decode("utf-8", "replace"), t.token)
+            self.assertEqual(len(t.top_logprobs), 3)
+            tops = [x.logprob for x in t.top_logprobs]
+            self.assertEqual(tops, sorted(tops, reverse=True))
+            # Greedy: the chosen token is the most likely one.
+            self.assertEqual(t.top_logprobs[0].token, t.token)
+            self.assertAlmostEqual(t.top_logprobs[0].logprob, t.logprob, places=5)
+        # Streamed: the same tokens and values, attached to the chunks that carry their text.
+        streamed = []
+        for ch in self.client.chat.completions.create(model=self.model_id, messages=[{"role": "user", "content": CAPITAL_QUESTION}],
+                                                      max_tokens=12, temperature=0, logprobs=True, top_logprobs=3, stream=True):
+            if ch.choices and ch.choices[0].logprobs and ch.choices[0].logprobs.content:
+                streamed += ch.choices[0].logprobs.content
+        self.assertEqual([(t.token, round(t.logprob, 5)) for t in streamed], [(t.token, round(t.logprob, 5)) for t in lps])
+        off = self.create(max_tokens=4, temperature=0)
+        self.assertIsNone(off.choices[0].logprobs)
+
+    def test_logprobs_errors(self):
+        with self.assertRaises(openai.BadRequestError) as cm:
+            self.create(top_logprobs=3)
+        self.assertIn("top_logprobs", str(cm.exception))
+        with self.assertRaises(openai.BadRequestError):
+            self.create(logprobs=True, top_logprobs=21)
+
+    def test_n_choices_share_the_prompt(self):
+        r = self.create(content="Tell me a story.", n=3, temperature=1.0, seed=11, max_tokens=12)
+        self.assertEqual([c.index for c in r.choices], [0, 1, 2])
+        texts = [c.message.content for c in r.choices]
+        self.assertGreater(len(set(texts)), 1, f"sampled choices should differ: {texts}")
+        again = self.create(content="Tell me a story.", n=3, temperature=1.0, seed=11, max_tokens=12)
+        self.assertEqual([c.message.content for c in again.choices], texts)
+        # Usage: the prompt once, the completions of all choices added up.
+        self.assertLessEqual(r.usage.completion_tokens, 36)
+        self.assertGreater(r.usage.completion_tokens, 12 if any(c.finish_reason == "length" for c in r.choices) else 2)
+        self.assertEqual(r.usage.prompt_tokens, self.create(content="Tell me a story.", max_tokens=1).usage.prompt_tokens)
+        # Greedy choices are the same reply n times.
+        g = self.create(n=2, temperature=0, max_tokens=10)
+        self.assertEqual(g.choices[0].message.content, g.choices[1].message.content)
+        # Streamed: every index gets its text and its own finish.
+        out, finish = {}, {}
+        for ch in self.client.chat.completions.create(model=self.model_id, messages=[{"role": "user", "content": CAPITAL_QUESTION}],
+                                                      n=2, max_tokens=10, temperature=0, stream=True):
+            for c in ch.choices:
+                out[c.index] = out.get(c.index, "") + (c.delta.content or "")
+                if c.finish_reason:
+                    finish[c.index] = c.finish_reason
+        self.assertEqual(set(finish), {0, 1})
+        self.assertEqual(out[0], g.choices[0].message.content)
+        self.assertEqual(out[1], out[0])
+        with self.assertRaises(openai.BadRequestError):
+            self.create(n=0)
+
     def test_other_model_name_is_answered_with_the_real_id(self):
         r = self.create(model="gpt-4o", max_tokens=2)
         self.assertEqual(r.model, self.model_id)

@@ -203,6 +203,7 @@ public final class GenerationSequence: @unchecked Sendable {
         }
         if !request.ignoreEOS && request.eosTokenIds.contains(next) { return finish(.eos) }
         summary.tokens.append(next)
+        if let k = request.logprobs { summary.logprobs.append(TokenLogprob.from(logits, id: next, k: min(max(k, 0), 20))) }
         sampler.accept(next)
         history.append(next)
         seen.insert(next)

@@ -17,6 +17,9 @@ public struct GenerationRequest: Sendable {
     public var vision: VisionLanguageModel? = nil
     /// Run in order on the logits before each token is sampled (grammar constraints, biases).
     public var logitsProcessors: [LogitsProcessorFactory] = []
+    /// Report each generated token's log-probability and this many top alternatives (0-20),
+    /// from the model's distribution (raw logits, before processors and temperature); nil: off.
+    public var logprobs: Int? = nil
 
     public init(promptIds: [Int], maxTokens: Int = 256, sampling: SamplingParameters = .init(), eosTokenIds: Set<Int> = []) {
         self.promptIds = promptIds
@@ -30,8 +33,51 @@ public enum FinishReason: String, Sendable, Codable {
     case eos = "stop", stopString = "stop_string", length = "length", cancelled = "cancelled"
 }
 
+/// A generated token's log-probability under the model, and the most likely alternatives.
+public struct TokenLogprob: Sendable, Equatable {
+    public var id: Int
+    public var logprob: Float
+    /// The most likely tokens at this position, most likely first.
+    public var top: [(id: Int, logprob: Float)]
+    public init(id: Int, logprob: Float, top: [(id: Int, logprob: Float)]) {
+        self.id = id
+        self.logprob = logprob
+        self.top = top
+    }
+    public static func == (a: TokenLogprob, b: TokenLogprob) -> Bool {
+        a.id == b.id && a.logprob == b.logprob && a.top.map(\.id) == b.top.map(\.id) && a.top.map(\.logprob) == b.top.map(\.logprob)
+    }
+
+    /// Log-softmax of `logits` at `id`, and the `k` most likely tokens (ties: lower id first).
+    public static func from(_ logits: UnsafeBufferPointer<Float>, id: Int, k: Int) -> TokenLogprob {
+        var mx = -Float.infinity
+        for v in logits where v > mx { mx = v }
+        var sum = 0.0
+        for v in logits { sum += exp(Double(v - mx)) }
+        let logZ = Double(mx) + log(sum)
+        func lp(_ i: Int) -> Float { Float(Double(logits[i]) - logZ) }
+        var top: [(id: Int, logprob: Float)] = []
+        if k > 0 {
+            // Insertion into a short sorted list: k <= 20.
+            var best: [Int] = []
+            for i in 0..<logits.count {
+                let v = logits[i]
+                if best.count == k, let last = best.last, v <= logits[last] { continue }
+                var at = best.count
+                while at > 0 && logits[best[at - 1]] < v { at -= 1 }
+                best.insert(i, at: at)
+                if best.count > k { best.removeLast() }
+            }
+            top = best.map { ($0, lp($0)) }
+        }
+        return TokenLogprob(id: id, logprob: lp(id), top: top)
+    }
+}
+
 public struct GenerationSummary: Sendable {
     public var tokens: [Int] = []
+    /// One per entry of `tokens` when the request asked for logprobs.
+    public var logprobs: [TokenLogprob] = []
     public var text = ""
     public var finishReason: FinishReason = .length
     public var promptTokens = 0
