@@ -41,6 +41,9 @@ struct ChatJob {
     var constrainToolCalls: Bool? = nil
     /// A prompt sent as is, without the chat template (Ollama's `raw`, /v1/completions).
     var rawPrompt: String? = nil
+    /// A prompt given as token ids (/v1/completions), run as they are.
+    var rawPromptIds: [Int]? = nil
+    var isRaw: Bool { rawPrompt != nil || rawPromptIds != nil }
     /// The client's context limit (Ollama's `num_ctx`); the server's context caps it.
     var numCtx: Int? = nil
     /// Token ids that come before the prompt (Ollama's `context`, from an earlier /api/generate).
@@ -73,13 +76,15 @@ struct PreparedChat {
     var parseTools: Bool
     /// The reply is the generic tool mode's JSON envelope.
     var envelope = false
+    /// The reply goes out as the model wrote it (raw prompts: no think blocks, tools or trimming).
+    var verbatim = false
 }
 
 extension ChatJob {
     /// Renders the conversation with the model's template and tokenizes it.
     func prepare(for model: SmolModel, contextLength: Int, constrainByDefault: Bool = true) throws(APIError) -> PreparedChat {
         let prompt = model.prompt
-        guard prompt != nil || rawPrompt != nil else {
+        guard prompt != nil || isRaw else {
             throw APIError(status: 400, message: "the model at \(model.directory) has no chat template", code: "no_chat_template")
         }
         if let f = firstImageField, model.vision == nil {
@@ -87,12 +92,12 @@ extension ChatJob {
                            param: f, code: "images_not_supported")
         }
         // A raw prompt is the client's own text: no template, so no think blocks or tools to read.
-        let source = rawPrompt == nil ? prompt?.template.source ?? "" : ""
+        let source = isRaw ? "" : prompt?.template.source ?? ""
         let templateTakesTools = source.contains("tools")
         var options = PromptOptions()
         options.enableThinking = enableThinking
         options.extra = templateExtra
-        let useTools = !tools.isEmpty && toolChoice != .none && rawPrompt == nil
+        let useTools = !tools.isEmpty && toolChoice != .none && !isRaw
         if case let .function(name) = toolChoice, !toolNames.contains(name) {
             throw APIError.invalid("tool_choice", "names function '\(name)', which is not in tools")
         }
@@ -114,6 +119,8 @@ extension ChatJob {
         var text: String
         if let raw = rawPrompt {
             text = raw
+        } else if rawPromptIds != nil {
+            text = ""
         } else if let prompt {
             do {
                 text = try prompt.render(conversation, options: options)
@@ -140,6 +147,12 @@ extension ChatJob {
             } catch {
                 throw APIError(status: 400, message: "messages: \(error)", param: firstImageField ?? "messages", code: "invalid_image")
             }
+        } else if let given = rawPromptIds {
+            let vocab = model.config.vocabSize
+            if let bad = given.firstIndex(where: { $0 < 0 || $0 >= vocab }) {
+                throw APIError.invalid("prompt[\(bad)]", "token id \(given[bad]) is outside the vocabulary (0..<\(vocab))")
+            }
+            ids = given
         } else {
             do {
                 ids = try model.tokenizer.encode(text, addSpecialTokens: rawPrompt != nil)
@@ -190,7 +203,7 @@ extension ChatJob {
             req.logitsProcessors = [spec.factory]
         }
         return PreparedChat(request: req, forcedPrefix: forced, parseReasoning: thinks && mode != .generic,
-                            parseTools: mode == .native, envelope: mode == .generic)
+                            parseTools: mode == .native, envelope: mode == .generic, verbatim: isRaw)
     }
 }
 

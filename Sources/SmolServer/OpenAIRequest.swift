@@ -46,6 +46,33 @@ enum OpenAIRequest {
             guard case .object = v.value else { throw .invalid("json_schema", "expected a JSON Schema object, got \(v.kind)") }
             job.responseFormat = .jsonSchema(v.value, strict: true)
         }
+        try generationFields(root, into: &job)
+        if let v = root["logprobs"], try v.bool() { job.logprobs = 0 }
+        if let v = root["top_logprobs"], v.value != .null {
+            let k = try v.int()
+            guard (0...20).contains(k) else { throw .invalid("top_logprobs", "must be between 0 and 20, got \(k)") }
+            guard job.logprobs != nil else { throw .invalid("top_logprobs", "needs logprobs: true") }
+            job.logprobs = k
+        }
+        if let v = root["reasoning_effort"] {
+            job.enableThinking = try v.string() != "none"
+        }
+        if let kw = root["chat_template_kwargs"] {
+            for (k, v) in try kw.object() {
+                if k == "enable_thinking" {
+                    guard case let .bool(b) = v else { throw .invalid("chat_template_kwargs.enable_thinking", "expected true or false") }
+                    job.enableThinking = b
+                } else {
+                    job.templateExtra[k] = TemplateValue(json: v)
+                }
+            }
+        }
+        if let v = root["enable_thinking"] { job.enableThinking = try v.bool() }
+        return (model, job)
+    }
+
+    /// Fields chat and text completions share: grammar, sampling, length, n, stop, stream.
+    static func generationFields(_ root: Field, into job: inout ChatJob) throws(APIError) {
         if let g = root["grammar"] {
             let text = try g.string()
             if !text.isEmpty {
@@ -56,6 +83,9 @@ enum OpenAIRequest {
         if let v = root["temperature"] { job.temperature = try v.double(in: 0...2) }
         if let v = root["top_p"] { job.topP = try v.double(in: 0...1) }
         if let v = root["top_k"] { job.topK = try v.int() }
+        // llama-server's and vLLM's sampling extensions.
+        if let v = root["min_p"] { job.minP = try v.double(in: 0...1) }
+        if let v = root["repetition_penalty"] ?? root["repeat_penalty"] { job.repetitionPenalty = try v.double(in: 0...10) }
         if let v = root["seed"] { job.seed = UInt64(bitPattern: Int64(try v.int())) }
         if let v = root["frequency_penalty"] { job.frequencyPenalty = try v.double(in: -2...2) }
         if let v = root["presence_penalty"] { job.presencePenalty = try v.double(in: -2...2) }
@@ -72,13 +102,6 @@ enum OpenAIRequest {
             guard (1...ChatJob.maxChoices).contains(n) else { throw .invalid("n", "must be between 1 and \(ChatJob.maxChoices), got \(n)") }
             job.n = n
         }
-        if let v = root["logprobs"], try v.bool() { job.logprobs = 0 }
-        if let v = root["top_logprobs"], v.value != .null {
-            let k = try v.int()
-            guard (0...20).contains(k) else { throw .invalid("top_logprobs", "must be between 0 and 20, got \(k)") }
-            guard job.logprobs != nil else { throw .invalid("top_logprobs", "needs logprobs: true") }
-            job.logprobs = k
-        }
         if let v = root["stop"] {
             job.stop = try v.strings()
             guard job.stop.count <= 16 else { throw .invalid("stop", "at most 16 stop strings") }
@@ -87,21 +110,6 @@ enum OpenAIRequest {
         // llama-server's and vLLM's extension: generate max_tokens whatever the model says (benchmarks).
         if let v = root["ignore_eos"] { job.ignoreEOS = try v.bool() }
         if let v = root["stream_options"]?["include_usage"] { job.includeUsage = try v.bool() }
-        if let v = root["reasoning_effort"] {
-            job.enableThinking = try v.string() != "none"
-        }
-        if let kw = root["chat_template_kwargs"] {
-            for (k, v) in try kw.object() {
-                if k == "enable_thinking" {
-                    guard case let .bool(b) = v else { throw .invalid("chat_template_kwargs.enable_thinking", "expected true or false") }
-                    job.enableThinking = b
-                } else {
-                    job.templateExtra[k] = TemplateValue(json: v)
-                }
-            }
-        }
-        if let v = root["enable_thinking"] { job.enableThinking = try v.bool() }
-        return (model, job)
     }
 
     static func message(_ m: Field, job: inout ChatJob, limits: ServerLimits) throws(APIError) -> ChatMessage {

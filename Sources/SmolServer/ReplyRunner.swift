@@ -71,16 +71,19 @@ struct AnyReplyParser {
     private var native: ReplyStreamParser?
     private var envelope: EnvelopeReplyParser?
     init(_ prepared: PreparedChat, idPrefix: String) {
+        if prepared.verbatim { return }
         if prepared.envelope { envelope = EnvelopeReplyParser(idPrefix: idPrefix) }
         else { native = ReplyStreamParser(reasoning: prepared.parseReasoning, tools: prepared.parseTools, idPrefix: idPrefix) }
     }
     mutating func feed(_ t: String) -> [ReplyStreamParser.Event] {
         if native != nil { return native!.feed(t) }
-        return envelope!.feed(t)
+        if envelope != nil { return envelope!.feed(t) }
+        return t.isEmpty ? [] : [.content(t)]
     }
     mutating func finish() -> [ReplyStreamParser.Event] {
         if native != nil { return native!.finish() }
-        return envelope!.finish()
+        if envelope != nil { return envelope!.finish() }
+        return []
     }
     var toolCallCount: Int { native?.toolCallCount ?? envelope?.toolCallCount ?? 0 }
 }

@@ -349,6 +349,41 @@ class OpenAIDefaultModelTest(OpenAIBase):
         with self.assertRaises(openai.BadRequestError):
             self.create(n=0)
 
+    # -- /v1/completions (legacy text completions: the prompt as it is, no chat template) ------
+    def test_completions_text_logprobs_and_stream(self):
+        r = self.client.completions.create(model=self.model_id, prompt="The capital of France is", max_tokens=6,
+                                           temperature=0, logprobs=2)
+        c = r.choices[0]
+        self.assertEqual(r.object, "text_completion")
+        self.assertTrue(c.text.startswith(" Paris"), c.text)
+        self.assertEqual("".join(c.logprobs.tokens), c.text)
+        self.assertEqual(len(c.logprobs.token_logprobs), r.usage.completion_tokens)
+        self.assertEqual(c.logprobs.text_offset[0], 0)
+        self.assertEqual(list(c.logprobs.top_logprobs[0].keys())[0], c.logprobs.tokens[0])
+        streamed = "".join(ch.choices[0].text for ch in self.client.completions.create(
+            model=self.model_id, prompt="The capital of France is", max_tokens=6, temperature=0, stream=True) if ch.choices)
+        self.assertEqual(streamed, c.text)
+
+    def test_completions_token_ids_echo_and_prompt_lists(self):
+        ids = self.client.completions.create(model=self.model_id, prompt="The capital of France is", max_tokens=1,
+                                             temperature=0).usage.prompt_tokens
+        self.assertEqual(ids, 5)
+        by_text = self.client.completions.create(model=self.model_id, prompt="The capital of France is", max_tokens=4, temperature=0)
+        by_ids = self.client.completions.create(model=self.model_id, prompt=[504, 3575, 282, 4649, 314], max_tokens=4, temperature=0)
+        self.assertEqual(by_ids.choices[0].text, by_text.choices[0].text)
+        r = self.client.completions.create(model=self.model_id, prompt=["The capital of France is", "The capital of Italy is"],
+                                           max_tokens=3, temperature=0, echo=True, n=2)
+        self.assertEqual([c.index for c in r.choices], [0, 1, 2, 3])
+        self.assertTrue(r.choices[0].text.startswith("The capital of France is"))
+        self.assertTrue(r.choices[2].text.startswith("The capital of Italy is"))
+        self.assertEqual(r.choices[0].text, r.choices[1].text)
+        with self.assertRaises(openai.BadRequestError) as cm:
+            self.client.completions.create(model=self.model_id, prompt="def f(", suffix="return 1", max_tokens=4)
+        self.assertIn("suffix", str(cm.exception))
+        with self.assertRaises(openai.BadRequestError) as cm:
+            self.client.completions.create(model=self.model_id, prompt=[1, 2, 10 ** 9], max_tokens=4)
+        self.assertIn("vocabulary", str(cm.exception))
+
     def test_other_model_name_is_answered_with_the_real_id(self):
         r = self.create(model="gpt-4o", max_tokens=2)
         self.assertEqual(r.model, self.model_id)
