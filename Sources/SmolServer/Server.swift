@@ -50,6 +50,7 @@ public final class ChatServer: Sendable {
         }
         router.post("/v1/chat/completions") { [self] req, _ in try await chatCompletions(req) }
         router.post("/v1/completions") { [self] req, _ in try await completions(req) }
+        router.post("/v1/responses") { [self] req, _ in try await responses(req) }
         router.post("/v1/messages") { [self] req, _ in try await messages(req) }
         router.post("/v1/messages/count_tokens") { [self] req, _ in try await countTokens(req) }
         addOllamaRoutes(router)

@@ -11,7 +11,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-DEFAULT = ["test_raw_http", "test_openai_client", "test_anthropic_client", "test_structured_outputs", "test_ollama_client"]
+DEFAULT = ["test_raw_http", "test_openai_client", "test_anthropic_client", "test_structured_outputs", "test_ollama_client", "test_responses_api"]
 
 
 class CountingResult(unittest.TextTestResult):
