@@ -5,13 +5,17 @@ import SmolServer
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the model over OpenAI- and Anthropic-compatible HTTP APIs.",
+        abstract: "Serve the model over OpenAI-, Anthropic- and Ollama-compatible HTTP APIs.",
         discussion: """
-        Endpoints: GET /v1/models, POST /v1/chat/completions (OpenAI, streamed or not, tools, \
-        reasoning_content, response_format json_object / json_schema, grammar), POST /v1/messages and /v1/messages/count_tokens (Anthropic). \
-        Point a client at it with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1 or \
-        ANTHROPIC_BASE_URL=http://127.0.0.1:PORT. One request generates at a time; the KV cache of \
-        the previous request is reused for the longest common prefix of the next prompt.
+        Endpoints: GET /v1/models; POST /v1/chat/completions (OpenAI, streamed or not, tools, \
+        reasoning_content, response_format json_object / json_schema, grammar, logprobs, n), \
+        /v1/completions and /v1/responses; POST /v1/messages and /v1/messages/count_tokens \
+        (Anthropic); Ollama's GET /api/tags, /api/ps, /api/version and POST /api/show, /api/chat, \
+        /api/generate. Point a client at it with OPENAI_BASE_URL=http://127.0.0.1:PORT/v1, \
+        ANTHROPIC_BASE_URL=http://127.0.0.1:PORT or OLLAMA_HOST=http://127.0.0.1:PORT. Up to \
+        --parallel requests generate together; every conversation's KV stays in a prefix cache, so \
+        the next turn (or a sub-agent sharing a system prompt) prefills only what is new. With one \
+        model served, any model name is answered by it (--strict-model-names to refuse others).
         """)
 
     @OptionGroup var modelOptions: ModelOptions
