@@ -40,9 +40,13 @@ printf '%-28s %-8s %6s %12s %12s %10s %8s\n' model schema seed "mask ms/tok" "st
 for m in ${MODELS:-SmolLM2-135M-Instruct}; do
   dir="$m"; [ -d "$dir" ] || dir="Models/$m"
   [ -d "$dir" ] || { echo "no model folder $m" >&2; exit 1; }
-  # Unconstrained decode step, same prompt and length (ignore EOS so every run decodes $tokens).
-  free="$("$smol" generate --model "$dir" "Describe an order as JSON." --max-tokens "$tokens" --seed 1 --ignore-eos --verbose 2>&1 >/dev/null | grep -o 'decode [0-9.]* tok/s' | grep -o '[0-9.]*' || true)"
-  printf '%-28s %-8s %6s %12s %12s %10s %8s\n' "$m" none - - "$(awk -v t="$free" 'BEGIN{ if (t>0) printf "%.2f", 1000/t; else print "?" }')" - -
+  # Unconstrained decode steps: same prompt, length and sampling (EOS ignored: every run
+  # decodes $tokens), the baseline and its run-to-run noise.
+  for seed in $(seq 1 "$seeds"); do
+    free="$("$smol" generate --model "$dir" "Describe an order as JSON." --max-tokens "$tokens" --temperature 1.0 --seed "$seed" \
+            --ignore-eos --verbose 2>&1 >/dev/null | grep -o 'decode [0-9.]* tok/s' | grep -o '[0-9.]*' || true)"
+    printf '%-28s %-8s %6s %12s %12s %10s %8s\n' "$m" none "$seed" - "$(awk -v t="$free" 'BEGIN{ if (t>0) printf "%.2f", 1000/t; else print "?" }')" - -
+  done
   for s in person nested any; do
     for seed in $(seq 1 "$seeds"); do
       out="$("$smol" generate --model "$dir" "Describe an order as JSON." --json-schema "$work/$s.json" --max-tokens "$tokens" \
