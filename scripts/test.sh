@@ -64,6 +64,11 @@ if [ -f "$smollm3/tokenizer.json" ]; then
 fi
 echo "[server] installing the pinned API clients"
 "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Tests/ServerClients/requirements-server-tests.txt"
+# instructor pins an older jiter than that openai client: a venv of its own.
+ivenv="$root/Models/.venv-instructor"
+[ -x "$ivenv/bin/python" ] || python3 -m venv "$ivenv"
+"$ivenv/bin/pip" install -q --disable-pip-version-check -r "$root/Tests/ServerClients/requirements-instructor.txt"
+export INSTRUCTOR_PYTHON="$ivenv/bin/python"
 SMOL_BIN="$smol" SMOL_MODEL="$root/Models/SmolLM2-135M-Instruct" PYTHON="$venv/bin/python" \
   LOAD_CLIENTS="${LOAD_CLIENTS:-8}" LOAD_REQUESTS="${LOAD_REQUESTS:-3}" \
   "$root/Tests/ServerClients/run_all.sh"

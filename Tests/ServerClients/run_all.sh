@@ -4,6 +4,7 @@
 #   SMOL_BIN=/path/to/smol SMOL_MODEL=/models/smollm2 SMOL_TOOL_MODEL=/fixtures/smollm3-tool ./run_all.sh
 #
 # PYTHON      interpreter with requirements-server-tests.txt installed (default: ./venv or ../venv, else python3)
+# INSTRUCTOR_PYTHON  interpreter with requirements-instructor.txt installed (its own venv)
 # LOAD_CLIENTS / LOAD_REQUESTS   load-test size (default 4 x 5); LOAD_MIX request kinds (see load_test.py);
 # LOAD_DURATION   seconds of a timed soak instead of a request count
 # Exit code: 0 only if every suite and the load test passed.
@@ -35,6 +36,13 @@ echo "server logs: $SMOL_TEST_LOG_DIR"
 rc=0
 echo "=== unittest suites ==="
 "$PYTHON" run_unittests.py || rc=1
+
+if [ -n "${INSTRUCTOR_PYTHON:-}" ]; then
+  echo "=== instructor (its own venv) ==="
+  "$INSTRUCTOR_PYTHON" run_unittests.py test_instructor || rc=1
+else
+  echo "NOTE: INSTRUCTOR_PYTHON is not set: the instructor suite is SKIPPED" >&2
+fi
 
 echo "=== load test ==="
 "$PYTHON" load_test.py --clients "${LOAD_CLIENTS:-4}" --requests "${LOAD_REQUESTS:-5}" --mix "${LOAD_MIX:-stream,plain,cancel,bad,shared}" ${LOAD_DURATION:+--duration "$LOAD_DURATION"} || rc=1
