@@ -469,6 +469,15 @@ class RawAuthTest(ServerTestCase):
         assert_openai_error(self, self.req("GET", "/v1/models"), 401)
         assert_openai_error(self, self.req("POST", "/v1/chat/completions", self.chat_body(max_tokens=2)), 401)
 
+    def test_ollama_routes_need_the_key_and_answer_in_ollama_shape(self):
+        for method, path, body in (("GET", "/api/tags", None), ("POST", "/api/chat",
+                                   {"model": self.model_id, "messages": [{"role": "user", "content": "hi"}]})):
+            r = self.req(method, path, body)
+            self.assertEqual(r.status, 401, r)
+            self.assertIsInstance(r.json()["error"], str)
+        r = self.req("GET", "/api/tags", headers={"Authorization": f"Bearer {self.API_KEY}"})
+        self.assertEqual(r.status, 200, r)
+
     def test_missing_key_rejected_anthropic_shape(self):
         r = self.req("POST", "/v1/messages", {"model": self.model_id, "max_tokens": 2,
                                               "messages": [{"role": "user", "content": "hi"}]})

@@ -1,4 +1,5 @@
 import Foundation
+import SmolKernels
 import SmolVision
 import Testing
 @testable import SmolRuntime
@@ -276,7 +277,11 @@ enum ProcessorTestsDigest {
         for c in f.cases where !c.images.isEmpty {
             let images = try c.images.map { try ImageDecoder.load(path: FixturePaths.repoRoot + "/Tests/Fixtures/vision/images/" + $0).image }
             let text = "<|im_start|>User:" + String(repeating: "<image>", count: images.count) + "What is this?<end_of_utterance>\nAssistant:"
-            let a = try folder.prepare(prompt: text, images: images), b = try gguf.prepare(prompt: text, images: images)
+            // Bits are compared: both at one kernel level, which tests walking the levels
+            // (process-wide) must not change in between.
+            let (a, b) = try ComputeContext.withISA(ComputeContext.bestISA) {
+                (try folder.prepare(prompt: text, images: images), try gguf.prepare(prompt: text, images: images))
+            }
             #expect(a.ids == b.ids, "\(shape) / \(c.label): ids")
             #expect(a.features?.rows == b.features?.rows, "\(shape) / \(c.label): image features differ")
         }
