@@ -13,17 +13,7 @@ enum OllamaRequest {
         if let m = root["messages"] {
             for f in try m.array() { job.messages.append(try message(f, job: &job, limits: limits)) }
         }
-        if let t = root["tools"] {
-            for (i, tool) in try t.array().enumerated() {
-                _ = try tool.object()
-                guard let fn = tool["function"] else { throw .missing("tools[\(i)].function") }
-                _ = try fn.object()
-                guard let name = fn["name"] else { throw .missing("tools[\(i)].function.name") }
-                guard !(try name.string()).isEmpty else { throw .invalid(name.path, "must not be empty") }
-                if let p = fn["parameters"] { _ = try p.object() }
-                job.tools.append(tool.value)
-            }
-        }
+        if let t = root["tools"] { job.tools = try OpenAIRequest.tools(t) }
         try common(root, into: &job)
         return (model, job)
     }

@@ -13,20 +13,7 @@ enum OpenAIRequest {
         guard !list.isEmpty else { throw .invalid("messages", "must contain at least one message") }
         for m in list { job.messages.append(try message(m, job: &job, limits: limits)) }
 
-        if let t = root["tools"] {
-            for (i, tool) in try t.array().enumerated() {
-                _ = try tool.object()
-                if let type = tool["type"], try type.string() != "function" {
-                    throw .invalid("tools[\(i)].type", "only \"function\" tools are supported")
-                }
-                guard let fn = tool["function"] else { throw .missing("tools[\(i)].function") }
-                _ = try fn.object()
-                guard let name = fn["name"] else { throw .missing("tools[\(i)].function.name") }
-                guard !(try name.string()).isEmpty else { throw .invalid(name.path, "must not be empty") }
-                if let p = fn["parameters"] { _ = try p.object() }
-                job.tools.append(tool.value)
-            }
-        }
+        if let t = root["tools"] { job.tools = try tools(t) }
         if let c = root["tool_choice"] {
             switch c.value {
             case .string("auto"): job.toolChoice = .auto
@@ -110,6 +97,25 @@ enum OpenAIRequest {
         // llama-server's and vLLM's extension: generate max_tokens whatever the model says (benchmarks).
         if let v = root["ignore_eos"] { job.ignoreEOS = try v.bool() }
         if let v = root["stream_options"]?["include_usage"] { job.includeUsage = try v.bool() }
+    }
+
+    /// `{"type": "function", "function": {name, description, parameters}}` tools, checked
+    /// (Ollama's API sends the same shape).
+    static func tools(_ t: Field) throws(APIError) -> [JSONValue] {
+        var out: [JSONValue] = []
+        for (i, tool) in try t.array().enumerated() {
+            _ = try tool.object()
+            if let type = tool["type"], try type.string() != "function" {
+                throw .invalid("tools[\(i)].type", "only \"function\" tools are supported")
+            }
+            guard let fn = tool["function"] else { throw .missing("tools[\(i)].function") }
+            _ = try fn.object()
+            guard let name = fn["name"] else { throw .missing("tools[\(i)].function.name") }
+            guard !(try name.string()).isEmpty else { throw .invalid(name.path, "must not be empty") }
+            if let p = fn["parameters"] { _ = try p.object() }
+            out.append(tool.value)
+        }
+        return out
     }
 
     static func message(_ m: Field, job: inout ChatJob, limits: ServerLimits) throws(APIError) -> ChatMessage {

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import unittest
 
-from server_harness import THOUGHT, WEATHER_QUESTION, ServerTestCase
+from server_harness import THOUGHT, WEATHER_QUESTION
+from test_openai_client import OpenAIBase
 
 try:
     import openai
@@ -25,20 +26,8 @@ class City(pydantic.BaseModel if openai else object):  # type: ignore[misc]
     country: str = pydantic.Field(max_length=20) if openai else ""
 
 
-class ResponsesBase(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        if openai is None:
-            raise unittest.SkipTest("openai is not installed (pip install -r requirements-server-tests.txt)")
-        super().setUpClass()
-        cls.client = openai.OpenAI(base_url=cls.server.openai_base_url, api_key="unused", max_retries=0, timeout=180)
-
-    @classmethod
-    def tearDownClass(cls):
-        c = getattr(cls, "client", None)
-        if c is not None:
-            c.close()
-        super().tearDownClass()
+class ResponsesBase(OpenAIBase):
+    pass
 
 
 class ResponsesDefaultModelTest(ResponsesBase):

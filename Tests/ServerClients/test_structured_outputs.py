@@ -14,7 +14,8 @@ import json
 import unittest
 from typing import List, Literal, Optional
 
-from server_harness import TOOL_GET_WEATHER, WEATHER_QUESTION, ServerTestCase
+from server_harness import TOOL_GET_WEATHER, WEATHER_QUESTION
+from test_openai_client import OpenAIBase
 
 try:
     import openai
@@ -52,20 +53,12 @@ class Person(pydantic.BaseModel if openai else object):  # type: ignore[misc]
     nickname: Optional[str]
 
 
-class StructuredBase(ServerTestCase):
+class StructuredBase(OpenAIBase):
     @classmethod
     def setUpClass(cls):
         if openai is None:
             raise unittest.SkipTest("openai / pydantic / jsonschema are not installed (pip install -r requirements-server-tests.txt)")
         super().setUpClass()
-        cls.client = openai.OpenAI(base_url=cls.server.openai_base_url, api_key="unused", max_retries=0, timeout=180)
-
-    @classmethod
-    def tearDownClass(cls):
-        c = getattr(cls, "client", None)
-        if c is not None:
-            c.close()
-        super().tearDownClass()
 
 
 class StructuredOutputDefaultModelTest(StructuredBase):
