@@ -86,7 +86,11 @@ def read_rss_kb(pid: Optional[int]) -> Optional[int]:
 # streamed; "cancel": streamed, dropped after its first token; "bad": an invalid field (must be a
 # 400, never a 5xx); "shared": a streamed chat behind a long system prompt every client shares
 # (the prefix cache copies it between conversations).
-KINDS = ("stream", "plain", "cancel", "bad", "shared")
+# "ollama": a streamed /api/chat (NDJSON); "schema": a non-streamed chat under a JSON Schema
+# (response_format), whose finished reply must parse.
+KINDS = ("stream", "plain", "cancel", "bad", "shared", "ollama", "schema")
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string", "maxLength": 40}, "sure": {"type": "boolean"}},
+          "required": ["answer", "sure"], "additionalProperties": False}
 SHARED_SYSTEM = "You are a helpful assistant for a team of engineers. " + " ".join(
     f"Guideline {i}: keep answers short, concrete and polite." for i in range(40))
 
@@ -100,10 +104,19 @@ def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Opti
         messages.insert(0, {"role": "system", "content": SHARED_SYSTEM})
     req = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.7,
            "seed": client * 1000 + seq, "stream": kind != "plain", "stream_options": {"include_usage": True}}
-    if kind == "plain":
+    if kind in ("plain", "schema"):
         del req["stream_options"]
+        req["stream"] = False
+    if kind == "schema":
+        req["response_format"] = {"type": "json_schema", "json_schema": {"name": "a", "schema": SCHEMA, "strict": True}}
+        req["max_tokens"] = max(max_tokens, 48)
     if kind == "bad":
         req["temperature"] = 7.5
+    path = "/v1/chat/completions"
+    if kind == "ollama":
+        path = "/api/chat"
+        req = {"model": model, "messages": messages, "stream": True,
+               "options": {"temperature": 0.7, "seed": client * 1000 + seq, "num_predict": max_tokens}}
     body = json.dumps(req).encode()
     headers = {"Content-Type": "application/json"}
     if api_key:
@@ -111,9 +124,30 @@ def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Opti
     t0 = time.monotonic()
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+        conn.request("POST", path, body=body, headers=headers)
         resp = conn.getresponse()
         res.status = resp.status
+        if kind == "ollama":
+            if resp.status != 200:
+                res.error = f"HTTP {resp.status}: {resp.read()[:300]!r}"
+                return res
+            for line in resp:
+                if not line.strip():
+                    continue
+                obj = json.loads(line)
+                if "error" in obj:
+                    res.error = f"error line: {line[:300]!r}"
+                    return res
+                if res.ttft is None and (obj.get("message") or {}).get("content"):
+                    res.ttft = time.monotonic() - t0
+                if obj.get("done"):
+                    res.done = res.usage_seen = True
+                    res.finish_reason = obj.get("done_reason")
+                    res.completion_tokens = int(obj.get("eval_count", 0))
+            res.ok = res.done and res.finish_reason in ("stop", "length") and res.completion_tokens <= max_tokens
+            if not res.ok:
+                res.error = f"ollama stream: done {res.done}, done_reason {res.finish_reason}, eval_count {res.completion_tokens}"
+            return res
         if kind == "bad":
             payload = resp.read()
             if resp.status == 400 and b"temperature" in payload:
@@ -121,7 +155,7 @@ def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Opti
             else:
                 res.error = f"bad request: expected 400 naming temperature, got {resp.status} {payload[:200]!r}"
             return res
-        if kind == "plain":
+        if kind in ("plain", "schema"):
             payload = resp.read()
             if resp.status != 200:
                 res.error = f"HTTP {resp.status}: {payload[:300]!r}"
@@ -130,9 +164,15 @@ def one_request(host: str, port: int, model: str, max_tokens: int, api_key: Opti
             res.finish_reason = b["choices"][0]["finish_reason"]
             res.completion_tokens = int(b["usage"]["completion_tokens"])
             res.done = res.usage_seen = True
-            res.ok = res.completion_tokens <= max_tokens and res.finish_reason is not None
+            res.ok = res.completion_tokens <= req["max_tokens"] and res.finish_reason is not None
+            if kind == "schema" and res.finish_reason == "stop":
+                try:
+                    v = json.loads(b["choices"][0]["message"]["content"])
+                    res.ok = res.ok and isinstance(v, dict) and set(v) == {"answer", "sure"} and isinstance(v["sure"], bool)
+                except ValueError:
+                    res.ok = False
             if not res.ok:
-                res.error = f"plain reply: {payload[:200]!r}"
+                res.error = f"{kind} reply: {payload[:200]!r}"
             return res
         if resp.status != 200:
             res.error = f"HTTP {resp.status}: {resp.read()[:300]!r}"
@@ -240,7 +280,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-rss-check", action="store_true")
     ap.add_argument("--mix", default="stream",
                     help=f"comma-separated request kinds each client cycles through: {', '.join(KINDS)} "
-                         "(default stream; a soak: stream,plain,cancel,bad,shared)")
+                         "(default stream; a soak: stream,plain,cancel,bad,shared,ollama,schema)")
     ap.add_argument("--duration", type=float, default=0,
                     help="run for this many seconds (each client keeps sending) instead of --requests each")
     args = ap.parse_args(argv)

@@ -45,7 +45,7 @@ else
 fi
 
 echo "=== load test ==="
-"$PYTHON" load_test.py --clients "${LOAD_CLIENTS:-4}" --requests "${LOAD_REQUESTS:-5}" --mix "${LOAD_MIX:-stream,plain,cancel,bad,shared}" ${LOAD_DURATION:+--duration "$LOAD_DURATION"} || rc=1
+"$PYTHON" load_test.py --clients "${LOAD_CLIENTS:-4}" --requests "${LOAD_REQUESTS:-5}" --mix "${LOAD_MIX:-stream,plain,cancel,bad,shared,ollama,schema}" ${LOAD_DURATION:+--duration "$LOAD_DURATION"} || rc=1
 
 if [ "$rc" -eq 0 ]; then echo "run_all: PASSED"; else echo "run_all: FAILED"; fi
 exit "$rc"
