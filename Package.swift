@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Hot loops live in C (CSmolKernels) so that they are fast even in debug builds and can
@@ -61,3 +62,20 @@ let package = Package(
         .testTarget(name: "SmolVisionTests", dependencies: ["SmolVision", "SmolJSON"]),
     ]
 )
+
+// libFuzzer targets (Tests/Fuzz), only when SMOL_FUZZ is set: scripts/fuzz.sh builds them with
+// the fuzzer and address sanitizers into .build-fuzz. They have no main of their own.
+if ProcessInfo.processInfo.environment["SMOL_FUZZ"] != nil {
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("FuzzJSON", ["SmolJSON"]),
+        ("FuzzWeights", ["SmolWeights"]),
+        ("FuzzTemplate", ["SmolTemplates"]),
+        ("FuzzRequests", ["SmolServer", "SmolJSON"]),
+        ("FuzzReplyParser", ["SmolRuntime"]),
+        ("FuzzGrammar", ["SmolGrammar", "SmolJSON"]),
+    ]
+    for (name, deps) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: deps, path: "Tests/Fuzz/Targets/\(name)",
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

@@ -72,3 +72,10 @@ export INSTRUCTOR_PYTHON="$ivenv/bin/python"
 SMOL_BIN="$smol" SMOL_MODEL="$root/Models/SmolLM2-135M-Instruct" PYTHON="$venv/bin/python" \
   LOAD_CLIENTS="${LOAD_CLIENTS:-8}" LOAD_REQUESTS="${LOAD_REQUESTS:-3}" \
   "$root/Tests/ServerClients/run_all.sh"
+
+# Every libFuzzer target (Tests/Fuzz) for SMOL_FUZZ_SECONDS (default 60) under ASan and
+# LeakSanitizer, from the committed seeds; 0 skips them.
+if [ "${SMOL_FUZZ_SECONDS:-60}" != 0 ]; then
+  "$root/scripts/fuzz.sh" all "${SMOL_FUZZ_SECONDS:-60}"
+fi
+

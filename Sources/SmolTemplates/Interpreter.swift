@@ -19,9 +19,44 @@ final class Interpreter {
     func render(_ body: [Statement], variables: [String: TemplateValue]) throws -> String {
         let root = Scope(parent: globals)
         root.variables = variables
+        closures = [root]
+        defer { releaseCycles() }
         var out = ""
         _ = try execute(body, scope: root, into: &out)
         return out
+    }
+
+    /// Scopes that macros closed over (and the root): a macro stored in the scope it closes
+    /// over, or a namespace holding itself, is a reference cycle that would outlive the render.
+    private var closures: [Scope] = []
+
+    /// Breaks those cycles when a render ends: empties the closure scopes and their ancestors,
+    /// and the namespaces reachable from them (found by the template fuzzer, under LeakSanitizer).
+    private func releaseCycles() {
+        var seen = Set<ObjectIdentifier>()
+        func release(_ v: TemplateValue) {
+            switch v {
+            case let .array(xs), let .tuple(xs): xs.forEach(release)
+            case let .dictionary(d): d.values.forEach(release)
+            case let .object(o):
+                guard seen.insert(ObjectIdentifier(o)).inserted else { return }
+                let attributes = o.attributes
+                o.attributes = TemplateDictionary()
+                attributes.values.forEach(release)
+                if case let .macro(m) = o.payload, let c = m.caller { m.caller = nil; release(c) }
+            default: break
+            }
+        }
+        for c in closures {
+            var scope: Scope? = c
+            while let s = scope, s !== globals, seen.insert(ObjectIdentifier(s)).inserted {
+                let vars = s.variables
+                s.variables = [:]
+                vars.values.forEach(release)
+                scope = s.parent
+            }
+        }
+        closures = []
     }
 
     // MARK: Budgets
@@ -102,9 +137,11 @@ final class Interpreter {
                 try assign(target, try applyFilters(filters, to: .string(captured), scope), in: scope, at: loc)
             case .macro(let def):
                 let macro = Macro(name: def.name, parameters: def.parameters, body: def.body, closure: scope)
+                closures.append(scope)
                 scope.variables[def.name] = .object(TemplateObject(.macro(macro)))
             case .callBlock(let call, let parameters, let body):
                 let caller = Macro(name: "caller", parameters: parameters, body: body, closure: scope)
+                closures.append(scope)
                 let result = try evalCall(call, scope, caller: .object(TemplateObject(.macro(caller))))
                 try append(try PythonRepr.str(result), to: &out, at: loc)
             case .filterBlock(let filters, let body):
