@@ -9,7 +9,8 @@
 # Each run starts from the committed seeds (Tests/Fuzz/corpus/TARGET) in a scratch corpus, so
 # what a run finds does not land in git. Fails on a crash, a sanitizer report, a leak, an input
 # that takes over 2 s, or RSS over 2 GB; the input that did it is kept in
-# .build-fuzz/findings/TARGET/ and becomes a regression test.
+# .build-fuzz/findings/TARGET/ and becomes a regression test. SMOL_FUZZ_SEED fixes libFuzzer's
+# seed (scripts/test.sh sets it, so CI's short runs repeat the same mutations).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
@@ -45,7 +46,7 @@ for t in "${targets[@]}"; do
   # detect_leaks: LeakSanitizer on every input; 2 s per input and 2 GB of RSS are the limits.
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS="suppressions=$root/Tests/Fuzz/lsan.supp" \
        "$scratch/debug/$t" "$corpus" "${dict[@]}" \
-       -max_total_time="$seconds" -timeout=2 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+       ${SMOL_FUZZ_SEED:+-seed="$SMOL_FUZZ_SEED"} -max_total_time="$seconds" -timeout=2 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
        -artifact_prefix="$findings/" >"$log" 2>&1; then
     stats="$(grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$log" | tr '\n' ' ')"
     edges="$(grep -oE 'cov: [0-9]+' "$log" | tail -1)"

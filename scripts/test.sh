@@ -76,6 +76,6 @@ SMOL_BIN="$smol" SMOL_MODEL="$root/Models/SmolLM2-135M-Instruct" PYTHON="$venv/b
 # Every libFuzzer target (Tests/Fuzz) for SMOL_FUZZ_SECONDS (default 60) under ASan and
 # LeakSanitizer, from the committed seeds; 0 skips them.
 if [ "${SMOL_FUZZ_SECONDS:-60}" != 0 ]; then
-  "$root/scripts/fuzz.sh" all "${SMOL_FUZZ_SECONDS:-60}"
+  SMOL_FUZZ_SEED="${SMOL_FUZZ_SEED:-1}" "$root/scripts/fuzz.sh" all "${SMOL_FUZZ_SECONDS:-60}"
 fi
 

@@ -44,13 +44,18 @@ public func fuzzReplyParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     let whole = run(text, cuts: [text.count], mode: mode)
     let pieces = run(text, cuts: cuts, mode: mode)
-    func joined(_ evs: [ReplyStreamParser.Event]) -> [String] {
-        var out: [String] = []
+    // Consecutive text of one kind merged (kinds compared apart from the text: a combining
+    // mark at the start of a text would otherwise join a prefix character).
+    func joined(_ evs: [ReplyStreamParser.Event]) -> [[String]] {
+        var out: [[String]] = []
+        func add(_ kind: String, _ t: String) {
+            if let last = out.last, last[0] == kind { out[out.count - 1][1] += t } else { out.append([kind, t]) }
+        }
         for e in evs {
             switch e {
-            case let .content(t): if case let .some(last) = out.last, last.hasPrefix("c:") { out[out.count - 1] = last + t } else { out.append("c:" + t) }
-            case let .reasoning(t): if case let .some(last) = out.last, last.hasPrefix("r:") { out[out.count - 1] = last + t } else { out.append("r:" + t) }
-            case let .toolCall(c): out.append("t:\(c.name) \(c.arguments)")
+            case let .content(t): add("content", t)
+            case let .reasoning(t): add("reasoning", t)
+            case let .toolCall(c): out.append(["call", c.name + " " + c.arguments])
             }
         }
         return out
