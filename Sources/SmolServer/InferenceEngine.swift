@@ -180,7 +180,9 @@ final class InferenceEngine: @unchecked Sendable {
         }
         do {
             let seq = try GenerationSequence(req, cache: lease.cache, model: model.model, tokenizer: model.tokenizer,
-                                             imageEncodeSeconds: encodeSeconds) { [unowned job] id, text in
+                                             imageEncodeSeconds: encodeSeconds) { [weak job] id, text in
+                // Weak: the job holds the sequence, which holds this closure.
+                guard let job else { return false }
                 if id >= 0, job.request.logprobs != nil, let lp = job.sequence?.summary.logprobs.last, lp.id == id {
                     job.continuation.yield(.logprob(lp))
                 }
