@@ -74,8 +74,13 @@ SMOL_BIN="$smol" SMOL_MODEL="$root/Models/SmolLM2-135M-Instruct" PYTHON="$venv/b
   "$root/Tests/ServerClients/run_all.sh"
 
 # Every libFuzzer target (Tests/Fuzz) for SMOL_FUZZ_SECONDS (default 60) under ASan and
-# LeakSanitizer, from the committed seeds; 0 skips them.
+# LeakSanitizer, from the committed seeds; 0 skips them. Advisory for now (a finding is printed
+# with its input, the run goes on) until the first long campaigns come back clean; set
+# SMOL_FUZZ_STRICT=1 to fail on a finding.
 if [ "${SMOL_FUZZ_SECONDS:-60}" != 0 ]; then
-  SMOL_FUZZ_SEED="${SMOL_FUZZ_SEED:-1}" "$root/scripts/fuzz.sh" all "${SMOL_FUZZ_SECONDS:-60}"
+  if ! SMOL_FUZZ_SEED="${SMOL_FUZZ_SEED:-1}" "$root/scripts/fuzz.sh" all "${SMOL_FUZZ_SECONDS:-60}"; then
+    echo "[fuzz] FINDINGS: inputs are in $root/.build-fuzz/findings/ (advisory; SMOL_FUZZ_STRICT=1 makes this fatal)" >&2
+    [ "${SMOL_FUZZ_STRICT:-0}" = 1 ] && exit 1
+  fi
 fi
 

@@ -49,15 +49,16 @@ enum PercentFormat {
                 width = try takeArg().intValue ?? 0
             }
             while let d = chars.first, ("0"..."9").contains(d) {
-                width = width * 10 + Int(d.value - 48)
+                width = try formatDigit(width, d)
                 chars.removeFirst()
             }
+            try checkFormatWidth(width)
             var precision: Int?
             if chars.first == "." {
                 chars.removeFirst()
                 var p = 0
                 while let d = chars.first, ("0"..."9").contains(d) {
-                    p = p * 10 + Int(d.value - 48)
+                    p = try formatDigit(p, d)
                     chars.removeFirst()
                 }
                 precision = p
@@ -206,12 +207,13 @@ enum BraceFormat {
             s = s.dropFirst()
         }
         var width = 0
-        while let d = s.first, ("0"..."9").contains(d) { width = width * 10 + Int(d.value - 48); s = s.dropFirst() }
+        while let d = s.first, ("0"..."9").contains(d) { width = try formatDigit(width, d); s = s.dropFirst() }
+        try checkFormatWidth(width)
         var precision: Int?
         if s.first == "." {
             s = s.dropFirst()
             var p = 0
-            while let d = s.first, ("0"..."9").contains(d) { p = p * 10 + Int(d.value - 48); s = s.dropFirst() }
+            while let d = s.first, ("0"..."9").contains(d) { p = try formatDigit(p, d); s = s.dropFirst() }
             precision = p
         }
         let type = s.first
@@ -236,4 +238,20 @@ enum BraceFormat {
         let defaultAlign: Character = value.isNumber && value.stringValue == nil ? ">" : "<"
         return PyString.padded(text, width: width, fill: fill, align: align ?? defaultAlign)
     }
+}
+
+/// Widths and precisions in format specs: a padded field is allocated before any output
+/// budget sees it, so they are capped here (found by the template fuzzer: "%4444444444444444d"
+/// asked for 4 PB; more digits overflowed the parse).
+let maxFormatWidth = 1 << 20
+
+func formatDigit(_ value: Int, _ d: Unicode.Scalar) throws -> Int {
+    guard value <= maxFormatWidth else { throw TemplateError(.valueError, "format width or precision over \(maxFormatWidth)") }
+    let v = value * 10 + Int(d.value - 48)
+    guard v <= maxFormatWidth else { throw TemplateError(.valueError, "format width or precision over \(maxFormatWidth)") }
+    return v
+}
+
+func checkFormatWidth(_ width: Int) throws {
+    guard width <= maxFormatWidth else { throw TemplateError(.valueError, "format width over \(maxFormatWidth)") }
 }

@@ -334,7 +334,7 @@ private final class Parser {
         var lastName = ""
         for t in tensors.values.sorted(by: { ($0.offset, $0.name) < ($1.offset, $1.name) }) {
             guard t.offset <= dataLength, t.byteCount <= dataLength - t.offset else {
-                throw .tensor(file: file, tensor: t.name, rule: "data [\(t.offset), \(t.offset + t.byteCount)) runs past the end of the data section (\(dataLength) bytes): truncated file?")
+                throw .tensor(file: file, tensor: t.name, rule: "data at offset \(t.offset) of \(t.byteCount) bytes runs past the end of the data section (\(dataLength) bytes): truncated file?")
             }
             guard t.offset >= end else {
                 throw .tensor(file: file, tensor: t.name, rule: "data at offset \(t.offset) overlaps tensor '\(lastName)', which ends at \(end)")
