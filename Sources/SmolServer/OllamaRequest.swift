@@ -35,14 +35,7 @@ enum OllamaRequest {
         }
         var raw = false
         if let r = root["raw"] { raw = try r.bool() }
-        var parts: [ContentPart] = []
-        if let imgs = root["images"] {
-            for f in try imgs.array() {
-                let url = try dataURI(f, limits: limits)
-                if job.firstImageField == nil { job.firstImageField = f.path }
-                parts.append(.image(path: url))
-            }
-        }
+        var parts = try images(root["images"], job: &job, limits: limits)
         if raw {
             guard parts.isEmpty else { throw .invalid("images", "images need the chat template; send raw: false") }
             job.rawPrompt = prompt
@@ -114,14 +107,7 @@ enum OllamaRequest {
             throw .invalid(roleField.path, "unknown role '\(role)' (expected system, user, assistant or tool)")
         }
         let text = try m["content"]?.string() ?? ""
-        var parts: [ContentPart] = []
-        if let imgs = m["images"] {
-            for f in try imgs.array() {
-                let url = try dataURI(f, limits: limits)
-                if job.firstImageField == nil { job.firstImageField = f.path }
-                parts.append(.image(path: url))
-            }
-        }
+        let parts = try images(m["images"], job: &job, limits: limits)
         var msg = parts.isEmpty ? ChatMessage(role: role, text: text) : ChatMessage(role: role, parts: parts + [.text(text)])
         if role == "assistant" {
             if let t = m["thinking"] { msg.reasoning = try t.string() }
@@ -147,6 +133,18 @@ enum OllamaRequest {
             if let id = m["tool_call_id"] { msg.toolCallId = try id.string() }
         }
         return msg
+    }
+
+    /// An `images` array (bare base64) as image parts; the first one's path is kept for errors.
+    static func images(_ f: Field?, job: inout ChatJob, limits: ServerLimits) throws(APIError) -> [ContentPart] {
+        guard let f else { return [] }
+        var parts: [ContentPart] = []
+        for img in try f.array() {
+            let url = try dataURI(img, limits: limits)
+            if job.firstImageField == nil { job.firstImageField = img.path }
+            parts.append(.image(path: url))
+        }
+        return parts
     }
 
     /// A bare base64 image as a data URI (its type from its first bytes).
